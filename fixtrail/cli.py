@@ -1,0 +1,228 @@
+"""The ``fixtrail`` command line.
+
+fixtrail run         migrate, then serve web and workers on one machine
+fixtrail web         the web/ingest server alone
+fixtrail worker      the background workers alone (digest and jobs)
+fixtrail bootstrap   scripted, idempotent set-up; prints JSON
+fixtrail check       effective configuration and warnings
+fixtrail manage ...  Django's management commands
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# Seconds a child gets to finish its current work after SIGTERM before it
+# is killed; digest batches take well under a second.
+SHUTDOWN_GRACE_SECONDS = 20
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fixtrail.settings")
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        sys.exit(f"fixtrail: configuration error: {exc}")
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _print_setup_link(host: str, port: int) -> None:
+    from django.conf import settings
+
+    from fixtrail.accounts import setup
+
+    if setup.needs_setup():
+        token = setup.setup_token()
+        print(
+            "\nNo account exists yet. Create the first one here:\n"
+            f"  {settings.BASE_URL}/setup/?token={token}\n",
+            flush=True,
+        )
+
+
+def _web_command(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        "8",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "fixtrail.wsgi:application",
+    ]
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    """Wait until a child exits or a signal arrives, then stop all children."""
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                code = child.returncode or 0
+                stopping = True
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _setup_django()
+    _migrate()
+    _print_setup_link(args.host, args.port)
+    print(f"Fixtrail serving on http://{args.host}:{args.port}/", flush=True)
+    # Children start with the default SIGINT behaviour; Ctrl-C in a terminal
+    # reaches the whole process group and _supervise reaps them.
+    web = subprocess.Popen(_web_command(args.host, args.port, args.workers))
+    worker = subprocess.Popen([sys.executable, "-m", "fixtrail.cli", "worker"])
+    return _supervise([web, worker])
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    _setup_django()
+    web = subprocess.Popen(_web_command(args.host, args.port, args.workers))
+    return _supervise([web])
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from fixtrail.digest.worker import run_worker
+
+    return run_worker(consumer=args.name)
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    _setup_django()
+    _migrate()
+    from fixtrail.accounts.setup import bootstrap
+
+    result = bootstrap(args.org, args.project, args.email, args.password)
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.conf import settings
+    from django.core import checks
+
+    rows = {
+        "data directory": str(settings.DATA_DIR),
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        + " "
+        + str(settings.DATABASES["default"]["NAME"]),
+        "queue": _redact(settings.QUEUE_URL),
+        "base URL": settings.BASE_URL,
+        "allowed hosts": ", ".join(settings.ALLOWED_HOSTS),
+        "debug": str(settings.DEBUG),
+        "e-mail": settings.EMAIL_HOST or "console (not sent)",
+    }
+    for name, value in rows.items():
+        print(f"{name:16} {value}")
+    found = checks.run_checks(tags=["fixtrail"], include_deployment_checks=True)
+    for message in found:
+        print(f"WARNING {message.id}: {message.msg}\n    hint: {message.hint}")
+    if not found:
+        print("No warnings.")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["fixtrail manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for the ``fixtrail`` command."""
+    parser = argparse.ArgumentParser(
+        prog="fixtrail", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, helptext in (
+        ("run", cmd_run, "migrate, then serve the web server and workers together"),
+        ("web", cmd_web, "serve the web and ingest endpoints only"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host", default=DEFAULT_HOST)
+        p.add_argument("--port", type=int, default=DEFAULT_PORT)
+        p.add_argument("--workers", type=int, default=2, help="web worker processes")
+        p.set_defaults(func=func)
+    p = sub.add_parser("worker", help="run the background workers (digest, jobs)")
+    p.add_argument("--name", default=None, help="consumer name (default: host-pid)")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("bootstrap", help="create user, org, project, DSN and token")
+    p.add_argument("--org", required=True)
+    p.add_argument("--project", required=True)
+    p.add_argument("--email", required=True)
+    p.add_argument("--password", required=True)
+    p.set_defaults(func=cmd_bootstrap)
+    p = sub.add_parser("check", help="print the configuration and warnings")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fixtrail`` console script."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""System checks that `fixtrail check` runs: unsafe or inconsistent settings."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Warning, register
+
+
+# Deployment checks: `fixtrail check` runs them, ordinary commands stay quiet.
+@register("fixtrail", deploy=True)
+def check_settings(app_configs: object = None, **kwargs: object) -> list[Warning]:
+    """Warn about settings that are unsafe in production."""
+    warnings: list[Warning] = []
+    production = settings.ENVIRONMENT == "production"
+    if settings.DEBUG:
+        warnings.append(
+            Warning(
+                "FIXTRAIL_DEBUG is on: error pages show settings and code.",
+                hint="Unset FIXTRAIL_DEBUG outside development.",
+                id="fixtrail.W001",
+            )
+        )
+    if (
+        not (settings.DATA_DIR / "secret_key").exists()
+        and len(settings.SECRET_KEY) < 32
+    ):
+        warnings.append(
+            Warning(
+                "FIXTRAIL_SECRET_KEY is shorter than 32 characters.",
+                hint="Set a long random value, or unset it to have one generated.",
+                id="fixtrail.W002",
+            )
+        )
+    base = urlsplit(settings.BASE_URL)
+    local = base.hostname in ("127.0.0.1", "localhost", "::1")
+    if production and base.scheme == "http" and not local:
+        warnings.append(
+            Warning(
+                f"FIXTRAIL_BASE_URL={settings.BASE_URL} is plain HTTP: DSN keys, "
+                "passwords and session cookies cross the network in clear.",
+                hint="Serve Fixtrail over HTTPS and set an https:// base URL.",
+                id="fixtrail.W003",
+            )
+        )
+    if (
+        base.hostname not in settings.ALLOWED_HOSTS
+        and "*" not in settings.ALLOWED_HOSTS
+    ):
+        warnings.append(
+            Warning(
+                f"The host of FIXTRAIL_BASE_URL ({base.hostname}) is not in "
+                "FIXTRAIL_ALLOWED_HOSTS, so DSN links will be refused.",
+                hint="Add it to FIXTRAIL_ALLOWED_HOSTS.",
+                id="fixtrail.W004",
+            )
+        )
+    if "*" in settings.ALLOWED_HOSTS:
+        warnings.append(
+            Warning(
+                "FIXTRAIL_ALLOWED_HOSTS contains '*'.",
+                hint="List the host names Fixtrail is served under.",
+                id="fixtrail.W005",
+            )
+        )
+    if settings.EMAIL_HOST == "" and production:
+        warnings.append(
+            Warning(
+                "No SMTP server configured: e-mails are printed to the console.",
+                hint="Set FIXTRAIL_EMAIL_HOST (and user, password) to send e-mail.",
+                id="fixtrail.W006",
+            )
+        )
+    return warnings

@@ -1,0 +1,264 @@
+"""Issues: groups of events that share a grouping hash, and their aggregates."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from fixtrail.accounts.models import Team
+from fixtrail.projects.models import Project
+
+
+class Status(models.TextChoices):
+    UNRESOLVED = "unresolved", "Unresolved"
+    RESOLVED = "resolved", "Resolved"
+    IGNORED = "ignored", "Ignored"
+
+
+class Substatus(models.TextChoices):
+    NEW = "new", "New"
+    ONGOING = "ongoing", "Ongoing"
+    REGRESSED = "regressed", "Regressed"
+    ESCALATING = "escalating", "Escalating"
+    # Set while resolved or ignored.
+    NONE = "", "—"
+
+
+class Priority(models.IntegerChoices):
+    LOW = 25, "Low"
+    MEDIUM = 50, "Medium"
+    HIGH = 75, "High"
+
+
+class Level(models.TextChoices):
+    DEBUG = "debug", "Debug"
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+    FATAL = "fatal", "Fatal"
+
+
+class Issue(models.Model):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="issues")
+    # Per-project sequence number; rendered base-36 as PROJECT-1A.
+    short_id = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    culprit = models.CharField(max_length=500, blank=True)
+    # Exception type and value of the first event ("" for messages).
+    type = models.CharField(max_length=200, blank=True)
+    value = models.TextField(blank=True)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.ERROR)
+    platform = models.CharField(max_length=32, default="other")
+    # Shown in the list: {"type", "value", "filename", "function"}, from the
+    # first event, like Sentry's "metadata".
+    metadata = models.JSONField(default=dict)
+
+    # Derived by digest from the events it stored (batch-updated).
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    times_seen = models.PositiveBigIntegerField(default=0)
+    user_count = models.PositiveIntegerField(default=0)
+    first_release = models.CharField(max_length=250, blank=True)
+    last_release = models.CharField(max_length=250, blank=True)
+
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.UNRESOLVED
+    )
+    substatus = models.CharField(
+        max_length=12, choices=Substatus.choices, default=Substatus.NEW, blank=True
+    )
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.MEDIUM
+    )
+    # True from a regression until the issue is next resolved; searchable
+    # as is:regressed.
+    is_regressed = models.BooleanField(default=False)
+
+    # Resolution. resolved_in_release = "" with in_next_release False means
+    # "resolved now".
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_in_release = models.CharField(max_length=250, blank=True)
+    resolved_in_next_release = models.BooleanField(default=False)
+    resolved_in_commit = models.CharField(max_length=64, blank=True)
+
+    # Ignore conditions; all empty means "forever". The *_base fields hold
+    # the counts at the moment of ignoring, so "N more" can be compared.
+    ignored_at = models.DateTimeField(null=True, blank=True)
+    ignore_until = models.DateTimeField(null=True, blank=True)
+    ignore_count = models.PositiveIntegerField(null=True, blank=True)
+    ignore_window = models.PositiveIntegerField(null=True, blank=True)  # minutes
+    ignore_user_count = models.PositiveIntegerField(null=True, blank=True)
+    ignore_user_window = models.PositiveIntegerField(null=True, blank=True)  # min
+    ignore_base_count = models.PositiveBigIntegerField(default=0)
+    ignore_base_users = models.PositiveIntegerField(default=0)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_issues",
+    )
+    assignee_team = models.ForeignKey(
+        Team, models.SET_NULL, null=True, blank=True, related_name="assigned_issues"
+    )
+    bookmarked_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="bookmarked_issues", blank=True
+    )
+    seen_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="seen_issues", blank=True
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "short_id"], name="issue_short_id_unique"
+            )
+        ]
+        indexes = [
+            # The issue list: one project's issues in a state, by recency.
+            models.Index(
+                fields=["project", "status", "last_seen"], name="issue_list_idx"
+            ),
+            models.Index(fields=["project", "last_seen"], name="issue_last_seen_idx"),
+            models.Index(fields=["project", "first_seen"], name="issue_first_seen_idx"),
+            models.Index(fields=["project", "times_seen"], name="issue_times_seen_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.short_id_display}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return f"/issues/{self.pk}/"
+
+    @property
+    def short_id_display(self) -> str:
+        """PROJECT-1A; reads self.project (a query unless selected)."""
+        return f"{self.project.short_id_prefix}-{base36(self.short_id)}"
+
+
+def base36(number: int) -> str:
+    """Return ``number`` in upper-case base 36, as short ids show it."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out
+
+
+class IssueHash(models.Model):
+    """A grouping hash and the issue its events go to (several after a merge)."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="+")
+    hash = models.CharField(max_length=32)
+    issue = models.ForeignKey(Issue, models.CASCADE, related_name="hashes")
+    grouping_version = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "hash"], name="issue_hash_unique"
+            )
+        ]
+
+
+class Activity(models.Model):
+    class Kind(models.TextChoices):
+        FIRST_SEEN = "first_seen", "First seen"
+        RESOLVED = "resolved", "Resolved"
+        UNRESOLVED = "unresolved", "Unresolved"
+        REGRESSION = "regression", "Regression"
+        IGNORED = "ignored", "Ignored"
+        ESCALATING = "escalating", "Escalating"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+        MERGED = "merged", "Merged"
+        COMMENT = "comment", "Comment"
+        PRIORITY = "priority", "Priority changed"
+
+    issue = models.ForeignKey(Issue, models.CASCADE, related_name="activities")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Kind-specific details, e.g. {"release": "1.2"} or {"text": "..."}.
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["issue", "created_at"], name="activity_idx")]
+
+
+class HourlyCount(models.Model):
+    """Events per issue per hour, for the 24-hour and 30-day charts."""
+
+    issue = models.ForeignKey(Issue, models.CASCADE, related_name="hourly_counts")
+    hour = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "hour"], name="hourly_unique")
+        ]
+
+
+class TagValue(models.Model):
+    """How often an issue's events carried a tag value (release and
+    environment included), with when it was first and last seen."""
+
+    issue = models.ForeignKey(Issue, models.CASCADE, related_name="tag_values")
+    key = models.CharField(max_length=32)
+    value = models.CharField(max_length=200)
+    times_seen = models.PositiveBigIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "key", "value"], name="tag_value_unique"
+            )
+        ]
+        indexes = [
+            # Search by tag (release:, environment:, any tag:value).
+            models.Index(fields=["key", "value"], name="tag_value_search_idx"),
+        ]
+
+
+class IssueUser(models.Model):
+    """A distinct user affected by an issue; Issue.user_count counts these."""
+
+    issue = models.ForeignKey(Issue, models.CASCADE, related_name="affected_users")
+    # "id:42", "email:a@b.c", "username:x" or "ip:1.2.3.4": the first the
+    # event had, so the same person counts once.
+    identity = models.CharField(max_length=250)
+    email = models.CharField(max_length=250, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "identity"], name="issue_user_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["email"], name="issue_user_email_idx")]
+
+
+class SavedSearch(models.Model):
+    project = models.ForeignKey(
+        Project, models.CASCADE, null=True, blank=True, related_name="saved_searches"
+    )
+    organization = models.ForeignKey(
+        "accounts.Organization", models.CASCADE, related_name="saved_searches"
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE)
+    name = models.CharField(max_length=100)
+    query = models.TextField()
+    sort = models.CharField(max_length=20, default="date")
+    # Shared searches are visible to the whole organization.
+    is_shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)

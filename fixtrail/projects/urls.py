@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from fixtrail.projects import views
+
+app_name = "projects"
+
+urlpatterns = [
+    path("organizations/<slug:org_slug>/", views.organization, name="organization"),
+    path(
+        "organizations/<slug:org_slug>/projects/new/",
+        views.create_project,
+        name="create",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",
+        views.project_settings,
+        name="settings",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/keys/",
+        views.create_key,
+        name="create_key",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/keys/<int:pk>/toggle/",
+        views.toggle_key,
+        name="toggle_key",
+    ),
+]

@@ -1,0 +1,114 @@
+"""Organization overview, project creation and project settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+
+from fixtrail.accounts.access import get_membership
+from fixtrail.accounts.models import Organization, Role
+from fixtrail.projects.access import get_project
+from fixtrail.projects.forms import ProjectCreateForm, ProjectSettingsForm
+from fixtrail.projects.models import Project, ProjectKey
+from fixtrail.projects.snippets import setup_snippets
+
+
+@login_required
+def organization(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """List the organization's projects."""
+    membership = get_membership(request.user, org_slug)
+    org = membership.organization
+    projects = org.projects.order_by("name")
+    ctx = {
+        "organization": org,
+        "projects": projects,
+        "can_create": membership.has_role(Role.ADMIN),
+    }
+    return render(request, "projects/organization.html", ctx)
+
+
+@login_required
+def create_project(request: HttpRequest, org_slug: str) -> HttpResponse:
+    membership = get_membership(request.user, org_slug, Role.ADMIN)
+    org = membership.organization
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = create_project_with_key(
+            org, form.cleaned_data["name"], form.cleaned_data["platform"]
+        )
+        messages.success(request, "Project created. Point your SDK at this DSN.")
+        return redirect(
+            "projects:settings", org_slug=org.slug, project_slug=project.slug
+        )
+    return render(request, "projects/create.html", {"organization": org, "form": form})
+
+
+@transaction.atomic
+def create_project_with_key(org: Organization, name: str, platform: str) -> Project:
+    """Create a project with a unique slug and its first DSN key."""
+    base = slugify(name)[:40] or "project"
+    slug, n = base, 1
+    while Project.objects.filter(organization=org, slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    project = Project.objects.create(
+        organization=org, slug=slug, name=name, platform=platform
+    )
+    ProjectKey.objects.create(project=project)
+    return project
+
+
+@login_required
+def project_settings(
+    request: HttpRequest, org_slug: str, project_slug: str
+) -> HttpResponse:
+    """Show the DSN with set-up snippets; admins edit the settings."""
+    project, membership = get_project(request.user, org_slug, project_slug)
+    can_edit = membership.has_role(Role.ADMIN)
+    form = ProjectSettingsForm(request.POST or None, instance=project)
+    if request.method == "POST":
+        get_project(request.user, org_slug, project_slug, Role.ADMIN)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Settings saved.")
+            return redirect(
+                "projects:settings", org_slug=org_slug, project_slug=project.slug
+            )
+    key = project.primary_key()
+    ctx = {
+        "organization": project.organization,
+        "project": project,
+        "keys": project.keys.order_by("id"),
+        "snippets": setup_snippets(key.dsn, org_slug, project.slug) if key else [],
+        "form": form,
+        "can_edit": can_edit,
+    }
+    return render(request, "projects/settings.html", ctx)
+
+
+@login_required
+@require_POST
+def toggle_key(
+    request: HttpRequest, org_slug: str, project_slug: str, pk: int
+) -> HttpResponse:
+    """Enable or disable a DSN key."""
+    project, _ = get_project(request.user, org_slug, project_slug, Role.ADMIN)
+    key = get_object_or_404(project.keys, pk=pk)
+    key.is_active = not key.is_active
+    key.save(update_fields=["is_active"])
+    return redirect("projects:settings", org_slug=org_slug, project_slug=project_slug)
+
+
+@login_required
+@require_POST
+def create_key(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project, _ = get_project(request.user, org_slug, project_slug, Role.ADMIN)
+    ProjectKey.objects.create(
+        project=project, label=request.POST.get("label", "")[:64] or "Key"
+    )
+    return redirect("projects:settings", org_slug=org_slug, project_slug=project_slug)

@@ -1,0 +1,183 @@
+"""Django settings for Fixtrail.
+
+Every setting an operator may change comes from a ``FIXTRAIL_*`` environment
+variable, read here and only here (see the configuration table in README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from fixtrail.lib.env import (
+    database_from_url,
+    envbool,
+    envint,
+    envsecret,
+    envstr,
+    queue_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+KiB = 1024
+MiB = 1024 * KiB
+
+DATA_DIR = Path(envstr("FIXTRAIL_DATA_DIR", "data")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+FIXTRAIL_DATA_DIR = DATA_DIR
+
+DEBUG = envbool("FIXTRAIL_DEBUG", False)
+# Production is the default; FIXTRAIL_DEBUG or FIXTRAIL_ENV=development relax
+# the checks that `fixtrail check` reports.
+ENVIRONMENT = envstr("FIXTRAIL_ENV", "production")
+
+
+def _secret_key() -> str:
+    key = envsecret("FIXTRAIL_SECRET_KEY")
+    if key:
+        return key
+    # Generated once and kept beside the data so sessions survive restarts.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+try:
+    SECRET_KEY = _secret_key()
+except FileExistsError:  # another process created it a moment ago
+    SECRET_KEY = (DATA_DIR / "secret_key").read_text().strip()
+
+BASE_URL = envstr("FIXTRAIL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_base = urlsplit(BASE_URL)
+if _base.scheme not in ("http", "https") or not _base.hostname:
+    raise ImproperlyConfigured(
+        f"FIXTRAIL_BASE_URL={BASE_URL!r} must be an absolute http(s) URL"
+    )
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in envstr(
+        "FIXTRAIL_ALLOWED_HOSTS", f"{_base.hostname},127.0.0.1,localhost,[::1]"
+    ).split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _base.scheme == "https"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if envbool("FIXTRAIL_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+
+DATABASE_URL = envstr("FIXTRAIL_DATABASE_URL", "sqlite://fixtrail.sqlite3")
+DATABASES = {"default": database_from_url(DATABASE_URL, DATA_DIR)}
+QUEUE_URL = queue_url(envstr("FIXTRAIL_QUEUE_URL", "sqlite://queue.sqlite3"), DATA_DIR)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "fixtrail.core",
+    "fixtrail.accounts",
+    "fixtrail.projects",
+    "fixtrail.issues",
+    "fixtrail.events",
+    "fixtrail.digest",
+    "fixtrail.ingest",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "fixtrail.core.middleware.content_security_policy",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fixtrail.urls"
+WSGI_APPLICATION = "fixtrail.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "fixtrail.core.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+
+EMAIL_HOST = envstr("FIXTRAIL_EMAIL_HOST", "")
+EMAIL_PORT = envint("FIXTRAIL_EMAIL_PORT", 587)
+EMAIL_HOST_USER = envstr("FIXTRAIL_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = envsecret("FIXTRAIL_EMAIL_PASSWORD") or ""
+EMAIL_USE_TLS = envbool("FIXTRAIL_EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = envstr("FIXTRAIL_EMAIL_FROM", "fixtrail@localhost")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+
+# Ingest limits, mirroring the sizes Sentry's relay accepts so SDKs that
+# work there work here. Each may be lowered by an operator.
+INGEST_MAX_REQUEST_BYTES = envint("FIXTRAIL_INGEST_MAX_REQUEST_BYTES", 20 * MiB)
+INGEST_MAX_EVENT_BYTES = envint("FIXTRAIL_INGEST_MAX_EVENT_BYTES", 1 * MiB)
+INGEST_MAX_ATTACHMENT_BYTES = envint("FIXTRAIL_INGEST_MAX_ATTACHMENT_BYTES", 100 * MiB)
+INGEST_MAX_ENVELOPE_BYTES = envint("FIXTRAIL_INGEST_MAX_ENVELOPE_BYTES", 200 * MiB)
+INGEST_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_RATE_LIMIT_PER_MINUTE", 0)
+INGEST_QUOTA_PER_MONTH = envint("FIXTRAIL_QUOTA_PER_MONTH", 0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES
+
+LOG_LEVEL = envstr("FIXTRAIL_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "fixtrail.core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import include, path
+
+from fixtrail.accounts import views as account_views
+from fixtrail.core import views as core_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("_health", core_views.health, name="health"),
+    path("_ready", core_views.ready, name="ready"),
+    path("", include("fixtrail.accounts.urls")),
+    path("", include("fixtrail.projects.urls")),
+]

@@ -1,0 +1,94 @@
+"""Shared fixtures: the cast (alice owns the org, bob is a member, vera a
+viewer, charlie an outsider with his own org) and plain builder functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.builders import make_org, make_project, make_user
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "sdk-events"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def isolated_data(settings, tmp_path):
+    """Give each test its own data directory and an empty queue.
+
+    With a SQLite queue the queue file moves into the test's directory; with
+    Redis (CI's second run) the test database's Fixtrail keys are deleted.
+    """
+    settings.DATA_DIR = settings.FIXTRAIL_DATA_DIR = tmp_path
+    if settings.QUEUE_URL.startswith("sqlite:"):
+        settings.QUEUE_URL = f"sqlite://{tmp_path / 'queue.sqlite3'}"
+    else:
+        import redis
+
+        conn = redis.Redis.from_url(settings.QUEUE_URL)
+        keys = list(conn.scan_iter("fixtrail:*"))
+        if keys:
+            conn.delete(*keys)
+        conn.close()
+    return tmp_path
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    """The shared SDK event corpus; skips the test where it is absent."""
+    if not CORPUS_DIR.is_dir():
+        pytest.skip("../shared/corpus/sdk-events is not present")
+    return CORPUS_DIR
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice@example.org")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob@example.org")
+
+
+@pytest.fixture
+def vera(db):
+    return make_user("vera@example.org")
+
+
+@pytest.fixture
+def charlie(db):
+    return make_user("charlie@example.org")
+
+
+@pytest.fixture
+def org(alice, bob, vera):
+    return make_org("acme", owner=alice, members={bob: "member", vera: "viewer"})
+
+
+@pytest.fixture
+def charlies_org(charlie):
+    return make_org("umbrella", owner=charlie)
+
+
+@pytest.fixture
+def project(org):
+    return make_project(org, "backend")
+
+
+@pytest.fixture
+def charlies_project(charlies_org):
+    return make_project(charlies_org, "secret")
+
+
+@pytest.fixture
+def project_key(project):
+    return project.keys.get()
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
