@@ -56,7 +56,16 @@ def _print_setup_link(host: str, port: int) -> None:
         )
 
 
-def _web_command(host: str, port: int, workers: int) -> list[str]:
+def _collect_static() -> str:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return str(settings.STATIC_ROOT)
+
+
+def _web_command(host: str, port: int, workers: int, static_root: str) -> list[str]:
+    # granian serves /static/ itself, so Django never sees those requests.
     return [
         sys.executable,
         "-m",
@@ -72,6 +81,10 @@ def _web_command(host: str, port: int, workers: int) -> list[str]:
         "--blocking-threads",
         "8",
         "--no-ws",
+        "--static-path-route",
+        "/static",
+        "--static-path-mount",
+        static_root,
         "--log-level",
         "warning",
         "fixtrail.wsgi:application",
@@ -115,14 +128,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Fixtrail serving on http://{args.host}:{args.port}/", flush=True)
     # Children start with the default SIGINT behaviour; Ctrl-C in a terminal
     # reaches the whole process group and _supervise reaps them.
-    web = subprocess.Popen(_web_command(args.host, args.port, args.workers))
+    static_root = _collect_static()
+    web = subprocess.Popen(
+        _web_command(args.host, args.port, args.workers, static_root)
+    )
     worker = subprocess.Popen([sys.executable, "-m", "fixtrail.cli", "worker"])
     return _supervise([web, worker])
 
 
 def cmd_web(args: argparse.Namespace) -> int:
     _setup_django()
-    web = subprocess.Popen(_web_command(args.host, args.port, args.workers))
+    static_root = _collect_static()
+    web = subprocess.Popen(
+        _web_command(args.host, args.port, args.workers, static_root)
+    )
     return _supervise([web])
 
 
