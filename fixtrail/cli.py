@@ -85,10 +85,20 @@ def _web_command(host: str, port: int, workers: int, static_root: str) -> list[s
         "/static",
         "--static-path-mount",
         static_root,
+        "--workers-kill-timeout",
+        str(SHUTDOWN_GRACE_SECONDS),
         "--log-level",
         "warning",
         "fixtrail.wsgi:application",
     ]
+
+
+def _spawn(command: list[str]) -> subprocess.Popen:
+    # Each child gets its own process group, so a Ctrl-C in the terminal
+    # reaches only this supervisor, which then sends every child exactly one
+    # SIGTERM. granian stops uncleanly when a second signal arrives during
+    # its graceful shutdown and would leave its workers running.
+    return subprocess.Popen(command, process_group=0)
 
 
 def _supervise(children: list[subprocess.Popen]) -> int:
