@@ -73,3 +73,36 @@ def check_settings(app_configs: object = None, **kwargs: object) -> list[Warning
             )
         )
     return warnings
+
+
+@register("fixtrail", deploy=True)
+def check_queue_durability(app_configs: object = None, **kwargs: object) -> list:
+    """Warn when the Redis queue would lose accepted events on a restart."""
+    if not settings.QUEUE_URL.startswith(("redis://", "rediss://")):
+        return []
+    import redis
+
+    try:
+        conn = redis.Redis.from_url(settings.QUEUE_URL, socket_timeout=2)
+        appendonly = conn.config_get("appendonly").get("appendonly")
+        conn.close()
+    except redis.RedisError as exc:
+        return [
+            Warning(
+                f"The Redis queue is not reachable: {exc.__class__.__name__}.",
+                hint="Start Redis or fix FIXTRAIL_QUEUE_URL.",
+                id="fixtrail.W008",
+            )
+        ]
+    if appendonly != "yes":
+        return [
+            Warning(
+                "Redis runs without its append-only file: events that SDKs "
+                "were told are accepted are lost if Redis restarts before "
+                "digest reads them.",
+                hint="Run Redis with 'appendonly yes' and 'appendfsync everysec' "
+                "(see docs/operations.md).",
+                id="fixtrail.W007",
+            )
+        ]
+    return []

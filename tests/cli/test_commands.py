@@ -152,3 +152,18 @@ def test_run_serves_the_first_run_page_and_stops_on_ctrl_c(tmp_path):
     assert f"/setup/?token={token}" in output
     assert proc.returncode == 0
     assert "Traceback" not in output
+
+
+def test_check_warns_about_a_redis_queue_without_persistence(tmp_path):
+    import redis
+
+    conn = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    appendonly = conn.config_get("appendonly")["appendonly"]
+    env = _env(tmp_path, FIXTRAIL_QUEUE_URL="redis://127.0.0.1:6379/15")
+    conn.config_set("appendonly", "no")
+    try:
+        result = _run(["check"], env)
+    finally:
+        conn.config_set("appendonly", appendonly)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING fixtrail.W007" in result.stdout
