@@ -1,0 +1,71 @@
+"""Keep envelope attachments as files beside the data, for digest to link.
+
+An attachment is written to::
+
+    FIXTRAIL_DATA_DIR/attachments/<project_id>/<event_id>/<n>-<safe name>
+
+where ``n`` is the item's position in its envelope (two attachments may
+share a name) and the safe name keeps only ``A-Z a-z 0-9 . _ -`` of what the
+SDK sent. The queue message carries the path relative to the attachments
+directory. Files are written under a temporary name and renamed, so a
+reader never sees half a file; a retried envelope overwrites its own files.
+
+Durability matches the SQLite queue's default (``synchronous=NORMAL``): the
+file survives the ingest process being killed, not a power cut.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+ATTACHMENTS_DIRNAME = "attachments"
+
+# Long enough to keep real names recognisable ("minidump.dmp",
+# "view-hierarchy.json"), short enough for every filesystem's 255-byte limit.
+MAX_FILENAME_LENGTH = 100
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(name: object) -> str:
+    """Return a name safe to create in a directory: no separators, no leading
+    dots, at most MAX_FILENAME_LENGTH characters, ``attachment`` if empty."""
+    text = name if isinstance(name, str) else ""
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = _UNSAFE.sub("_", text).lstrip(".")[:MAX_FILENAME_LENGTH]
+    return text or "attachment"
+
+
+def attachment_path(
+    project_id: int, event_id: str, index: int, filename: object
+) -> str:
+    """Return the path of an attachment relative to the attachments directory."""
+    return f"{project_id}/{event_id}/{index}-{safe_filename(filename)}"
+
+
+def write_attachment(data_dir: Path, relative_path: str, payload: bytes) -> Path:
+    """Write ``payload`` at ``relative_path`` under the attachments directory.
+
+    Returns the absolute path. The parent directories are created as needed.
+    """
+    path = Path(data_dir) / ATTACHMENTS_DIRNAME / relative_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(
+        f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+    )
+    temporary.write_bytes(payload)
+    os.replace(temporary, path)
+    return path
+
+
+def remove_attachments(paths: list[Path]) -> None:
+    """Delete files written for a request that was then refused."""
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            # Already gone is what was wanted.
+            continue

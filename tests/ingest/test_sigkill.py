@@ -1,0 +1,210 @@
+"""Killing the server with SIGKILL right after it answered leaves every
+answered event in the queue."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+
+from fixtrail.ingest.items import decode_item
+from fixtrail.queue import open_queue
+from tests.conftest import REPO_ROOT
+
+# Requests sent before the kill; a few hundred keep the test short while
+# leaving many requests in flight when the signal lands.
+EVENTS = 400
+KILL_AFTER_ANSWERS = 150
+SENDER_THREADS = 8
+
+# Granian plus Django start in about a second on the reference machine.
+START_TIMEOUT_SECONDS = 30.0
+
+_SETUP_PROJECT = """
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+from fixtrail.accounts.models import Organization
+from fixtrail.projects.models import Project, ProjectKey
+org = Organization.objects.create(slug="acme", name="Acme")
+project = Project.objects.create(organization=org, slug="backend", name="Backend")
+key = ProjectKey.objects.create(project=project)
+print(project.id, key.public_key)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wsgi_target() -> str:
+    """Serve fixtrail.wsgi once it routes the SDK endpoints itself."""
+    from fixtrail import wsgi
+
+    if getattr(wsgi.application, "serves_sdk_endpoints", False):
+        return "fixtrail.wsgi:application"
+    return "tests.ingest.server:application"
+
+
+def _server_env(data_dir: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("FIXTRAIL_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="fixtrail.settings",
+        FIXTRAIL_DATA_DIR=str(data_dir),
+        FIXTRAIL_SECRET_KEY="test-secret-key-for-the-sigkill-test",
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    return env
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("OPTIONS", "/api/1/envelope/")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            connection.close()
+    raise AssertionError("server did not start")
+
+
+def _sender(port, project_id, public_key, ids, answered, lock, stop):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {
+        "X-Sentry-Auth": f"Sentry sentry_key={public_key}, sentry_version=7",
+        "Content-Type": "application/x-sentry-envelope",
+    }
+    for event_id in ids:
+        if stop.is_set():
+            return
+        payload = orjson.dumps({"event_id": event_id, "message": "before the kill"})
+        body = (
+            orjson.dumps({"event_id": event_id})
+            + b"\n"
+            + orjson.dumps({"type": "event", "length": len(payload)})
+            + b"\n"
+            + payload
+        )
+        try:
+            connection.request("POST", f"/api/{project_id}/envelope/", body, headers)
+            response = connection.getresponse()
+            response.read()
+        except OSError:
+            # The server is gone: whatever was not answered is not owed.
+            return
+        if response.status == 200:
+            with lock:
+                answered.append(event_id)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses process groups and SIGKILL")
+def test_it_keeps_every_answered_event_after_sigkill(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    env = _server_env(data_dir)
+    setup = subprocess.run(
+        [sys.executable, "-c", _SETUP_PROJECT],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    project_id, public_key = setup.stdout.split()
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-ws",
+            "--log-level",
+            "error",
+            _wsgi_target(),
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        start_new_session=True,
+    )
+    try:
+        _wait_until_serving(port, server)
+        ids = [uuid.uuid4().hex for _ in range(EVENTS)]
+        answered: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=_sender,
+                args=(
+                    port,
+                    project_id,
+                    public_key,
+                    ids[n::SENDER_THREADS],
+                    answered,
+                    lock,
+                    stop,
+                ),
+            )
+            for n in range(SENDER_THREADS)
+        ]
+        for thread in threads:
+            thread.start()
+        while len(answered) < KILL_AFTER_ANSWERS and any(t.is_alive() for t in threads):
+            time.sleep(0.001)
+        # The whole group: granian's main process and its workers.
+        os.killpg(server.pid, signal.SIGKILL)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+
+    with lock:
+        answered_now = list(answered)
+    assert len(answered_now) >= KILL_AFTER_ANSWERS
+    queue = open_queue(f"sqlite://{data_dir / 'queue.sqlite3'}")
+    try:
+        stored = set()
+        while messages := queue.read("check", count=1000):
+            for message in messages:
+                header, _ = decode_item(message.body)
+                if header["type"] == "event":
+                    stored.add(header["event_id"])
+            queue.ack([message.id for message in messages])
+    finally:
+        queue.close()
+    missing = set(answered_now) - stored
+    assert missing == set()
