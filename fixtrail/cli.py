@@ -78,8 +78,10 @@ def _web_command(host: str, port: int, workers: int, static_root: str) -> list[s
         str(port),
         "--workers",
         str(workers),
+        # Two threads per worker: one more than ingest's best (measured with
+        # wrk), so one slow page cannot hold up the SDK endpoints.
         "--blocking-threads",
-        "8",
+        "2",
         "--no-ws",
         "--static-path-route",
         "/static",

@@ -22,6 +22,9 @@ def isolated_data(settings, tmp_path):
     Redis (CI's second run) the test database's Fixtrail keys are deleted.
     """
     settings.DATA_DIR = settings.FIXTRAIL_DATA_DIR = tmp_path
+    # Argon2 is deliberately slow (~0.5 s a hash here); tests that create
+    # users do not test hashing, except the ones that override this back.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if settings.QUEUE_URL.startswith("sqlite:"):
         settings.QUEUE_URL = f"sqlite://{tmp_path / 'queue.sqlite3'}"
     else:

@@ -15,7 +15,8 @@ def test_it_refuses_setup_without_the_token(client):
 
 
 @pytest.mark.django_db
-def test_it_creates_the_first_user_with_the_token(client):
+def test_it_creates_the_first_user_with_the_token(client, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     token = setup.setup_token()
     response = client.post(
         "/setup/",
