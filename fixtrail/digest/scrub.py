@@ -1,0 +1,154 @@
+"""Remove secrets from event data before it is stored.
+
+Two kinds of secrets are removed, and each is replaced by ``"[Filtered]"``:
+
+1. the value under any key whose name contains a sensitive word, whatever
+   the value's type (``{"db_password": "x"}`` becomes
+   ``{"db_password": "[Filtered]"}``); the words are DEFAULT_SENSITIVE_KEYS
+   plus a project's own extra keys, compared ignoring case, with ``-`` read
+   as ``_`` (so ``X-Api-Key`` matches ``api_key``);
+2. inside any string: credit-card numbers (13 to 19 digits, optionally
+   grouped by spaces or dashes, that start like a card and pass the Luhn
+   check) and the values of ``sentry_key=`` / ``sentry_secret=`` query
+   parameters.
+
+Matching by substring is deliberately broad (``author`` contains ``auth``):
+a filtered harmless value costs little, a leaked token costs a lot.
+
+Dropping IP addresses is a separate per-project switch; the names it
+applies to are listed here (IP_ADDRESS_HEADERS, IP_ADDRESS_ENV_KEYS) and
+applied by :mod:`fixtrail.digest.normalize`, which walks the event once and
+uses a :class:`Scrubber` as it goes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+FILTERED = "[Filtered]"
+
+DEFAULT_SENSITIVE_KEYS = (
+    "password",
+    "passwd",
+    "mysql_pwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "auth",
+    "credentials",
+    "cookie",
+    "session",
+    "csrf",
+    "private_key",
+    "privatekey",
+    "sentry_key",
+)
+
+# Request headers that carry the end user's address through proxies.
+IP_ADDRESS_HEADERS = frozenset(
+    {
+        "x-forwarded-for",
+        "x-real-ip",
+        "forwarded",
+        "cf-connecting-ip",
+        "true-client-ip",
+        "x-client-ip",
+    }
+)
+# CGI/WSGI environment keys that SDKs copy into request.env.
+IP_ADDRESS_ENV_KEYS = frozenset(
+    {"REMOTE_ADDR", "HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_CLIENT_IP"}
+)
+
+# Card numbers are 13 to 19 digits long (ISO/IEC 7812); shorter strings
+# cannot hold one, which lets most strings skip the regex entirely.
+MIN_CARD_DIGITS = 13
+# Key names are few and repeat across events; past this many distinct names
+# the cache is cleared rather than allowed to grow with hostile input.
+KEY_CACHE_SIZE = 10_000
+
+# Issuer prefixes start with 2 to 6 (Mastercard 2-series, Amex, Visa,
+# Mastercard, Discover/UnionPay/Maestro); starting there keeps millisecond
+# epoch timestamps ("17…", 13 digits) from being taken for cards.
+# The leading digit comes before the look-behind so the regex engine can skip
+# ahead to candidate digits (three times faster on typical strings).
+_CARD = re.compile(r"[2-6](?<![\d-][2-6])(?:[ -]?\d){12,18}(?!\d)")
+_SENTRY_QUERY_SECRET = re.compile(r"\b(sentry_(?:key|secret))=([^&\s#'\"]+)")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Return True when the string of digits passes the Luhn checksum."""
+    total = 0
+    double = False
+    for char in reversed(digits):
+        value = ord(char) - 48
+        if double:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+        double = not double
+    return total % 10 == 0
+
+
+def _filter_card(match: re.Match[str]) -> str:
+    text = match.group()
+    digits = text.replace(" ", "").replace("-", "")
+    return FILTERED if luhn_valid(digits) else text
+
+
+def _filter_query_secret(match: re.Match[str]) -> str:
+    return f"{match.group(1)}={FILTERED}"
+
+
+def keys_from_text(text: str) -> tuple[str, ...]:
+    """Return the key names of a settings text: one per line, ``#`` comments."""
+    keys = []
+    for line in text.splitlines():
+        key = line.split("#", 1)[0].strip()
+        if key:
+            keys.append(key)
+    return tuple(keys)
+
+
+class Scrubber:
+    """Decide which keys are sensitive and clean secrets out of strings.
+
+    Build one per project configuration and reuse it: it caches its answers
+    per key name in ``key_cache``, which hot loops may read directly (a
+    missing key means "not asked yet": call ``is_sensitive_key``).
+    """
+
+    __slots__ = ("words", "key_cache")
+
+    def __init__(self, extra_keys: Iterable[str] = ()) -> None:
+        words = list(DEFAULT_SENSITIVE_KEYS)
+        for key in extra_keys:
+            word = key.strip().lower().replace("-", "_")
+            if word and word not in words:
+                words.append(word)
+        self.words = tuple(words)
+        self.key_cache: dict[str, bool] = {}
+
+    def is_sensitive_key(self, key: str) -> bool:
+        """Return True when values stored under ``key`` must be filtered."""
+        answer = self.key_cache.get(key)
+        if answer is None:
+            folded = key.lower().replace("-", "_")
+            answer = any(word in folded for word in self.words)
+            if len(self.key_cache) >= KEY_CACHE_SIZE:
+                self.key_cache.clear()
+            self.key_cache[key] = answer
+        return answer
+
+    def scrub_text(self, text: str) -> str:
+        """Return ``text`` with card numbers and DSN keys replaced."""
+        if len(text) < MIN_CARD_DIGITS:
+            return text
+        if _CARD.search(text) is not None:
+            text = _CARD.sub(_filter_card, text)
+        if "sentry_" in text:
+            text = _SENTRY_QUERY_SECRET.sub(_filter_query_secret, text)
+        return text
