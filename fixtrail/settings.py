@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "fixtrail.events",
     "fixtrail.digest",
     "fixtrail.ingest",
+    "fixtrail.integrations",
+    "fixtrail.api",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +172,8 @@ INGEST_MAX_ATTACHMENT_BYTES = envint("FIXTRAIL_INGEST_MAX_ATTACHMENT_BYTES", 100
 INGEST_MAX_ENVELOPE_BYTES = envint("FIXTRAIL_INGEST_MAX_ENVELOPE_BYTES", 200 * MiB)
 INGEST_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_RATE_LIMIT_PER_MINUTE", 0)
 INGEST_QUOTA_PER_MONTH = envint("FIXTRAIL_QUOTA_PER_MONTH", 0)
+# Web API requests per token per minute (0 turns the limit off).
+API_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_API_RATE_LIMIT_PER_MINUTE", 1200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES
 
 LOG_LEVEL = envstr("FIXTRAIL_LOG_LEVEL", "INFO").upper()

@@ -6,13 +6,20 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from fixtrail.events.storage import decompress_event
 from fixtrail.issues.models import Issue
 from fixtrail.projects.models import Project
 
 
 class Event(models.Model):
-    project = models.ForeignKey(Project, models.CASCADE, related_name="+")
-    issue = models.ForeignKey(Issue, models.CASCADE, related_name="events")
+    # No single-column indexes on the foreign keys: the composite indexes in
+    # Meta start with them, and every index costs each insert.
+    project = models.ForeignKey(
+        Project, models.CASCADE, related_name="+", db_index=False
+    )
+    issue = models.ForeignKey(
+        Issue, models.CASCADE, related_name="events", db_index=False
+    )
     event_id = models.CharField(max_length=32)
     # When it happened (SDK clock, drift-corrected) and when it arrived.
     timestamp = models.DateTimeField()
@@ -46,8 +53,6 @@ class Event(models.Model):
 
     def get_data(self) -> dict:
         """Return the stored normalized event (decompresses ``data``)."""
-        from fixtrail.events.storage import decompress_event
-
         return decompress_event(self.data)
 
 
@@ -57,7 +62,10 @@ class EventKey(models.Model):
     redelivered event change nothing. Retention deletes these rows with
     their events, so an id may be stored again once its event is gone."""
 
-    project = models.ForeignKey(Project, models.CASCADE, related_name="+")
+    # Indexed by the unique constraint, which starts with it.
+    project = models.ForeignKey(
+        Project, models.CASCADE, related_name="+", db_index=False
+    )
     event_id = models.CharField(max_length=32)
     # Copied from Event.received_at, for retention.
     received_at = models.DateTimeField()

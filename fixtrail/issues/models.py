@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from fixtrail.accounts.models import Team
+from fixtrail.issues import lifecycle
 from fixtrail.projects.models import Project
 
 
@@ -136,6 +137,34 @@ class Issue(models.Model):
     def short_id_display(self) -> str:
         """PROJECT-1A; reads self.project (a query unless selected)."""
         return f"{self.project.short_id_prefix}-{base36(self.short_id)}"
+
+    def resolution(self) -> lifecycle.Resolution | None:
+        """Return how this issue was resolved, or None unless resolved."""
+        if self.status != Status.RESOLVED or self.resolved_at is None:
+            return None
+        if self.resolved_in_release:
+            how = lifecycle.IN_RELEASE
+        elif self.resolved_in_next_release:
+            how = lifecycle.NEXT_RELEASE
+        elif self.resolved_in_commit:
+            how = lifecycle.IN_COMMIT
+        else:
+            how = lifecycle.NOW
+        return lifecycle.Resolution(how, self.resolved_at, self.resolved_in_release)
+
+    def ignore_conditions(self) -> lifecycle.IgnoreConditions | None:
+        """Return what ends this issue's ignore, or None unless ignored."""
+        if self.status != Status.IGNORED:
+            return None
+        return lifecycle.IgnoreConditions(
+            until=self.ignore_until,
+            count=self.ignore_count,
+            window_minutes=self.ignore_window,
+            user_count=self.ignore_user_count,
+            user_window_minutes=self.ignore_user_window,
+            base_count=self.ignore_base_count,
+            base_users=self.ignore_base_users,
+        )
 
 
 def base36(number: int) -> str:

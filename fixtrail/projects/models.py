@@ -6,8 +6,9 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from fixtrail.accounts.models import Organization, Team
 
@@ -134,3 +135,18 @@ class ProjectKey(models.Model):
         return (
             f"{base.scheme}://{self.public_key}@{base.netloc}{path}/{self.project_id}"
         )
+
+
+@transaction.atomic
+def create_project_with_key(org: Organization, name: str, platform: str) -> Project:
+    """Create a project with a unique slug and its first DSN key."""
+    base = slugify(name)[:40] or "project"
+    slug, n = base, 1
+    while Project.objects.filter(organization=org, slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    project = Project.objects.create(
+        organization=org, slug=slug, name=name, platform=platform
+    )
+    ProjectKey.objects.create(project=project)
+    return project

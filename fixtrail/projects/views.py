@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from fixtrail.accounts.access import get_membership
-from fixtrail.accounts.models import Organization, Role
+from fixtrail.accounts.models import Role
 from fixtrail.projects.access import get_project
 from fixtrail.projects.forms import ProjectCreateForm, ProjectSettingsForm
-from fixtrail.projects.models import Project, ProjectKey
+from fixtrail.projects.models import ProjectKey, create_project_with_key
 from fixtrail.projects.snippets import setup_snippets
 
 
@@ -46,21 +44,6 @@ def create_project(request: HttpRequest, org_slug: str) -> HttpResponse:
             "projects:settings", org_slug=org.slug, project_slug=project.slug
         )
     return render(request, "projects/create.html", {"organization": org, "form": form})
-
-
-@transaction.atomic
-def create_project_with_key(org: Organization, name: str, platform: str) -> Project:
-    """Create a project with a unique slug and its first DSN key."""
-    base = slugify(name)[:40] or "project"
-    slug, n = base, 1
-    while Project.objects.filter(organization=org, slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    project = Project.objects.create(
-        organization=org, slug=slug, name=name, platform=platform
-    )
-    ProjectKey.objects.create(project=project)
-    return project
 
 
 @login_required

@@ -1,0 +1,362 @@
+"""The digest worker: the long-running loop behind ``fixtrail worker``.
+
+Each turn of the loop:
+
+1. runs the periodic jobs when they are due (retention, ignore expiry,
+   settling new issues, event partitions ahead);
+2. digests batches of up to BATCH_SIZE queued items (waiting up to
+   READ_BLOCK_MS for the first), each in one transaction
+   (fixtrail.digest.batches), preparing the next batch while the current
+   one is written, until the queue is empty or a job is due;
+3. acknowledges each batch once it is committed.
+
+SIGTERM and SIGINT set a flag; the batch in hand finishes and is
+acknowledged before the loop ends, so a deploy never cuts a batch in half.
+Errors never end the loop: a bad item becomes a ProcessingError inside the
+batch, and a failure of the database or the queue leaves the batch
+unacknowledged (the queue delivers it again) while the loop waits and
+retries with a growing pause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import (
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from fixtrail.digest.batches import (
+    BatchResult,
+    DecodedBatch,
+    Prepared,
+    ProjectConfig,
+    decode_batch,
+    digest_messages,
+    prepare,
+    write_batch,
+)
+from fixtrail.queue import Message, Queue, open_queue
+
+logger = logging.getLogger(__name__)
+
+# Items per batch: enough that per-statement costs vanish (a batch of 500
+# ~10 KB events writes in about 0.1 s on the reference machine), few enough
+# that a batch's memory (~5 MB of payloads, several times that parsed) and
+# its hold on the write lock stay small.
+BATCH_SIZE = 500
+# How long a read waits for work; also the longest a stop signal waits.
+READ_BLOCK_MS = 1000
+# Items digested alone, after the rest of their batch, once they have been
+# delivered this often: an item that keeps killing the process (not just
+# raising) then stops taking its batch-mates down with it.
+ISOLATE_AFTER_DELIVERIES = 3
+# Pause after a failed turn, doubling up to the maximum while failures last.
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 60.0
+# How often a long digest_stream runs the paused garbage collector. A pass
+# takes tens of milliseconds while a batch is in flight (bench/digest.py).
+COLLECT_EVERY_SECONDS = 30.0
+# Periodic jobs: often enough that an expired ignore comes back within
+# minutes, rarely enough that their queries cost nothing.
+JOBS_INTERVAL_SECONDS = 300.0
+
+
+def default_consumer_name() -> str:
+    """Return ``host-pid``, unique among the workers sharing a queue."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _split(messages: list[Message]) -> tuple[list[Message], list[Message]]:
+    """Return the messages to digest as a batch, and the suspects to
+    digest one by one (delivered ISOLATE_AFTER_DELIVERIES times or more)."""
+    healthy = [m for m in messages if m.deliveries < ISOLATE_AFTER_DELIVERIES]
+    suspects = [m for m in messages if m.deliveries >= ISOLATE_AFTER_DELIVERIES]
+    return healthy, suspects
+
+
+def _digest_alone(queue: Queue, message: Message) -> BatchResult:
+    logger.warning(
+        "digesting message %s alone after %d deliveries",
+        message.id,
+        message.deliveries,
+    )
+    result = digest_messages([message])
+    queue.ack([message.id])
+    return result
+
+
+def digest_once(
+    queue: Queue,
+    consumer: str,
+    max_items: int = BATCH_SIZE,
+    block_ms: int = 0,
+    totals: BatchResult | None = None,
+) -> int:
+    """Read, digest and acknowledge one batch; return how many items it had.
+
+    Returns 0 when the queue had nothing within ``block_ms``. Raises when
+    the queue or the database fails; the batch is then not acknowledged,
+    and the queue hands it out again after its visibility timeout. What
+    the batch did is added to ``totals`` when given.
+    """
+    messages = queue.read(consumer, max_items, block_ms=block_ms)
+    if not messages:
+        return 0
+    healthy, suspects = _split(messages)
+    result = BatchResult()
+    with _collector_paused():
+        if healthy:
+            result.add(digest_messages(healthy))
+            queue.ack([m.id for m in healthy])
+        for message in suspects:
+            result.add(_digest_alone(queue, message))
+    if totals is not None:
+        totals.add(result)
+    return len(messages)
+
+
+def _prepare_elsewhere(
+    items: list[tuple[str, dict, bytes]], configs: dict[int, ProjectConfig]
+) -> tuple[Prepared, float]:
+    """prepare() as run by the helper: returns the seconds it took too,
+    since the helper's copy of the batch is not the caller's."""
+    started = time.perf_counter()
+    prepared = prepare(items, configs)
+    return prepared, time.perf_counter() - started
+
+
+def _enter_helper() -> None:
+    """Set up the forked helper process.
+
+    It inherits the parent's open database and queue connections and must
+    never use or close them (closing a PostgreSQL connection sends the
+    server a goodbye for the parent's session); it touches no database, and
+    leaves through os._exit, which runs no finalizers. Stopping is the
+    parent's business: the helper ignores Ctrl-C and dies on SIGTERM.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def start_helper() -> Executor:
+    """Return an executor for the pure work of upcoming batches.
+
+    A forked process where the platform has fork, so the pure work of one
+    batch really runs beside the writing of another, on another core: on
+    the reference 2-core machine that doubles events/s over digest_once
+    alone (bench/digest.py: about 1,100 to 2,100 on SQLite and 1,150 to
+    2,200 on PostgreSQL). Elsewhere a thread, which still overlaps the
+    time the database spends in C code or in its server without the GIL.
+    """
+    if "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("fork"), initializer=_enter_helper
+        )
+    return ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
+
+
+def digest_stream(
+    queue: Queue,
+    consumer: str,
+    *,
+    batch_size: int = BATCH_SIZE,
+    block_ms: int = 0,
+    stop: Callable[[], bool] | None = None,
+    totals: BatchResult | None = None,
+    helper: Executor | None = None,
+) -> int:
+    """Digest batch after batch until the queue is empty or ``stop()`` is
+    true; return how many items were digested.
+
+    Same work as repeated digest_once, overlapped: while one batch is
+    written here, the next one is decoded here and prepared by ``helper``
+    (see start_helper; one is started, and stopped at the end, when None).
+    Only this thread touches the database. ``block_ms`` is how long the
+    first read waits for work. Errors propagate as from digest_once; the
+    batch in hand and the one prepared after it stay unacknowledged.
+    """
+    stop = stop or (lambda: False)
+    done = 0
+    next_collection = time.monotonic() + COLLECT_EVERY_SECONDS
+    pending: tuple[DecodedBatch, Future[tuple[Prepared, float]]] | None = None
+    own_helper = helper is None
+    helper = helper or start_helper()
+    try:
+        with _collector_paused():
+            while True:
+                upcoming, suspects = None, []
+                if not stop():
+                    wait = 0 if pending is not None else block_ms
+                    messages = queue.read(consumer, batch_size, block_ms=wait)
+                    healthy, suspects = _split(messages)
+                    if healthy:
+                        batch = decode_batch(healthy)
+                        future = helper.submit(
+                            _prepare_elsewhere, batch.items, batch.configs
+                        )
+                        upcoming = (batch, future)
+                if pending is not None:
+                    batch, future = pending
+                    prepared, seconds = future.result()
+                    batch.result.prepare_seconds += seconds
+                    result = write_batch(batch, prepared)
+                    queue.ack([m.id for m in batch.messages])
+                    done += len(batch.messages)
+                    if totals is not None:
+                        totals.add(result)
+                    if time.monotonic() >= next_collection:
+                        # Cyclic garbage (exception tracebacks, mostly)
+                        # would pile up over a long stream while the
+                        # collector is paused; a pass now and then is cheap.
+                        gc.collect()
+                        next_collection = time.monotonic() + COLLECT_EVERY_SECONDS
+                for message in suspects:
+                    result = _digest_alone(queue, message)
+                    done += 1
+                    if totals is not None:
+                        totals.add(result)
+                pending = upcoming
+                if pending is None and not suspects:
+                    return done
+    finally:
+        if own_helper:
+            helper.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while batches run.
+
+    A batch allocates millions of small dicts and strings that reference
+    counting frees on its own (normalized events hold no cycles); the
+    collector's passes over them cost a quarter of the batch's pure work
+    (measured with bench/digest.py). What little cyclic garbage batches
+    leave is collected when the pause ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect(1)
+
+
+@dataclass
+class PeriodicJob:
+    """A function of ``now`` run every ``interval`` seconds."""
+
+    name: str
+    interval: float
+    run: Callable[[dt.datetime], object]
+    next_run: float = 0.0
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    """Return the jobs the worker runs between batches."""
+    from fixtrail.events.retention import enforce_retention, prepare_partitions
+    from fixtrail.issues.actions import escalate_expired_ignores, settle_new_issues
+
+    return [
+        PeriodicJob("partitions", JOBS_INTERVAL_SECONDS, prepare_partitions),
+        PeriodicJob("ignore expiry", JOBS_INTERVAL_SECONDS, escalate_expired_ignores),
+        PeriodicJob("settle new issues", JOBS_INTERVAL_SECONDS, settle_new_issues),
+        PeriodicJob("retention", JOBS_INTERVAL_SECONDS, enforce_retention),
+    ]
+
+
+def run_due_jobs(jobs: list[PeriodicJob], monotonic: float) -> None:
+    """Run the jobs whose time has come; a failing job is logged and tried
+    again at its next turn."""
+    for job in jobs:
+        if monotonic < job.next_run:
+            continue
+        job.next_run = monotonic + job.interval
+        try:
+            outcome = job.run(dt.datetime.now(dt.UTC))
+        except Exception:  # a job's failure must not stop digest
+            logger.exception("periodic job %r failed", job.name)
+            continue
+        logger.info("periodic job %r done: %s", job.name, outcome)
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def set(self, signum: int, frame: object) -> None:
+        logger.info("signal %d received; stopping after the current batch", signum)
+        self.stopping = True
+
+
+def run_worker(consumer: str | None = None) -> int:
+    """Digest queued items until SIGTERM or SIGINT; return the exit code."""
+    consumer = consumer or default_consumer_name()
+    flag = _StopFlag()
+    previous = {
+        signum: signal.signal(signum, flag.set)
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    queue = open_queue(settings.QUEUE_URL)
+    jobs = periodic_jobs()
+    # Everything loaded so far (Django, the apps) lives as long as the
+    # process; freezing it keeps full collections from walking it again.
+    gc.collect()
+    gc.freeze()
+    pause = FIRST_RETRY_SECONDS
+    helper = start_helper()
+    logger.info("digest worker %s started", consumer)
+    try:
+        while not flag.stopping:
+            try:
+                close_old_connections()
+                run_due_jobs(jobs, time.monotonic())
+                due = min(job.next_run for job in jobs)
+                digest_stream(
+                    queue,
+                    consumer,
+                    block_ms=READ_BLOCK_MS,
+                    stop=lambda due=due: flag.stopping or time.monotonic() >= due,
+                    helper=helper,
+                )
+                pause = FIRST_RETRY_SECONDS
+            except BrokenExecutor:
+                # The helper process died (killed, out of memory): the
+                # batches it held were not acknowledged; start a new one.
+                logger.exception("digest helper died; starting a new one")
+                helper = start_helper()
+            except Exception:  # the loop outlives any failure; see docstring
+                logger.exception("digest turn failed; retrying in %.0f s", pause)
+                _sleep_unless_stopped(pause, flag)
+                pause = min(pause * 2, MAX_RETRY_SECONDS)
+    finally:
+        helper.shutdown(wait=True, cancel_futures=True)
+        queue.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    logger.info("digest worker %s stopped", consumer)
+    return 0
+
+
+def _sleep_unless_stopped(seconds: float, flag: _StopFlag) -> None:
+    deadline = time.monotonic() + seconds
+    while not flag.stopping and time.monotonic() < deadline:
+        time.sleep(min(0.2, deadline - time.monotonic()))

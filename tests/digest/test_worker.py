@@ -1,0 +1,262 @@
+"""The digest worker: its unit of work, its periodic jobs and its loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import OperationalError, connection
+
+from fixtrail.digest.batches import BatchResult
+from fixtrail.digest.worker import (
+    ISOLATE_AFTER_DELIVERIES,
+    PeriodicJob,
+    digest_once,
+    digest_stream,
+    run_due_jobs,
+    run_worker,
+)
+from fixtrail.events.models import Event, ProcessingError
+from fixtrail.issues.models import Issue
+from fixtrail.queue import open_queue
+from tests.digest.queueing import python_error, queue_bodies, queue_payloads
+
+# How long the loop test waits for the worker at most before failing.
+WORKER_TIMEOUT_SECONDS = 30.0
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The cast's Argon2 hashes would cost more than the digest under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def queue():
+    handle = open_queue(settings.QUEUE_URL)
+    yield handle
+    handle.close()
+
+
+def test_it_finds_no_work_in_an_empty_queue(db, queue):
+    assert digest_once(queue, "test", 500) == 0
+
+
+def test_it_digests_and_acknowledges_a_batch(project, queue):
+    queue_payloads(project, [python_error(), python_error()])
+
+    count = digest_once(queue, "test", 500)
+
+    assert count == 2
+    assert Event.objects.count() == 2
+    assert queue.backlog().size == 0
+
+
+def test_it_takes_at_most_max_items(project, queue):
+    queue_payloads(project, [python_error()] * 3)
+
+    first = digest_once(queue, "test", 2)
+    second = digest_once(queue, "test", 2)
+
+    assert (first, second) == (2, 1)
+    assert Issue.objects.get().times_seen == 3
+
+
+def test_it_survives_poison_items(project, queue):
+    queue_bodies([b"\xff\xfe garbage without a header"])
+    queue_payloads(project, [b"\x00\x01", b'{"exception": 5}', python_error()])
+
+    count = digest_once(queue, "test", 500)
+
+    assert count == 4
+    assert queue.backlog().size == 0
+    assert Event.objects.count() == 2
+    assert ProcessingError.objects.count() == 1
+
+
+@pytest.fixture
+def hasty_queue():
+    """A queue handle whose short visibility timeout hands out again, at
+    once, whatever was read and not acknowledged."""
+    handle = open_queue(settings.QUEUE_URL, visibility_timeout=0.05)
+    yield handle
+    handle.close()
+
+
+def _deliver_without_ack(queue, times: int) -> None:
+    """Hand the queued item out ``times`` times, as to consumers that
+    crashed before acknowledging it."""
+    for _ in range(times):
+        assert len(queue.read("crashed", 10)) == 1
+        time.sleep(0.1)
+
+
+def test_it_digests_an_item_delivered_many_times_on_its_own(project, hasty_queue):
+    queue_payloads(project, [python_error()])
+    _deliver_without_ack(hasty_queue, ISOLATE_AFTER_DELIVERIES - 1)
+    queue_payloads(project, [python_error(type_="KeyError")])
+
+    count = digest_once(hasty_queue, "test", 500)
+
+    assert count == 2
+    assert Issue.objects.count() == 2
+
+
+def test_it_leaves_a_batch_unacknowledged_when_the_database_fails(project, queue):
+    queue_payloads(project, [python_error()])
+
+    # Stand in for a database that went away: every query fails.
+    with (
+        connection.execute_wrapper(_refusing),
+        pytest.raises(OperationalError, match="database is gone"),
+    ):
+        digest_once(queue, "test", 500)
+
+    assert queue.backlog().size == 1
+    assert Event.objects.count() == 0
+
+
+def _refusing(execute, sql, params, many, context):
+    raise OperationalError("database is gone")
+
+
+def test_it_streams_batches_until_the_queue_is_empty(project, queue):
+    queue_payloads(project, [python_error()] * 5)
+    totals = BatchResult()
+
+    count = digest_stream(queue, "test", batch_size=2, totals=totals)
+
+    assert count == 5
+    assert (totals.messages, totals.events_stored) == (5, 5)
+    assert Issue.objects.get().times_seen == 5
+    assert queue.backlog().size == 0
+
+
+def _after_reads(reads: int):
+    """Return a stop function that lets digest_stream read ``reads`` times."""
+    asked = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return len(asked) > reads
+
+    return stop
+
+
+def test_it_streams_until_told_to_stop(project, queue):
+    queue_payloads(project, [python_error()] * 5)
+
+    count = digest_stream(queue, "test", batch_size=2, stop=_after_reads(1))
+
+    # The batch read before the stop is finished and acknowledged.
+    assert count == 2
+    assert Event.objects.count() == 2
+    assert queue.backlog().size == 3
+
+
+def test_it_streams_poison_items_into_errors(project, queue):
+    queue_bodies([b"no header"])
+    queue_payloads(project, [b"[]", python_error(), python_error(type_="KeyError")])
+
+    count = digest_stream(queue, "test", batch_size=2)
+
+    assert count == 4
+    assert Issue.objects.count() == 2
+    assert ProcessingError.objects.count() == 1
+    assert queue.backlog().size == 0
+
+
+def test_it_streams_items_delivered_many_times_alone(project, hasty_queue):
+    queue_payloads(project, [python_error()])
+    _deliver_without_ack(hasty_queue, ISOLATE_AFTER_DELIVERIES - 1)
+    queue_payloads(project, [python_error(type_="KeyError")])
+
+    # One read only: a second one would find the batch in hand handed out
+    # again by the short timeout.
+    count = digest_stream(hasty_queue, "test", stop=_after_reads(1))
+
+    assert count == 2
+    assert Issue.objects.count() == 2
+
+
+def test_it_leaves_the_streamed_batches_unacknowledged_when_the_database_fails(
+    project, queue
+):
+    queue_payloads(project, [python_error()] * 3)
+
+    with (
+        connection.execute_wrapper(_refusing),
+        pytest.raises(OperationalError, match="database is gone"),
+    ):
+        digest_stream(queue, "test", batch_size=2)
+
+    assert queue.backlog().size == 3
+
+
+def test_it_runs_due_jobs_and_survives_a_failing_one():
+    runs = []
+
+    def failing(now: dt.datetime) -> None:
+        raise RuntimeError("job broke")
+
+    jobs = [
+        PeriodicJob("broken", 60.0, failing),
+        PeriodicJob("counting", 60.0, runs.append),
+    ]
+
+    run_due_jobs(jobs, 1000.0)
+    run_due_jobs(jobs, 1030.0)
+    run_due_jobs(jobs, 1060.0)
+
+    assert len(runs) == 2
+    assert [job.next_run for job in jobs] == [1120.0, 1120.0]
+
+
+def test_it_drains_the_queue_with_the_digest_command(project, capsys):
+    queue_payloads(project, [python_error()] * 3)
+
+    call_command("digest")
+
+    assert capsys.readouterr().out == "Digested 3 queued items.\n"
+    assert Event.objects.count() == 3
+
+
+def test_it_cleans_up_with_the_cleanup_command(project, capsys):
+    call_command("cleanup")
+
+    assert capsys.readouterr().out == (
+        "Dropped 0 partitions, deleted 0 events and 0 attachments; "
+        "0 ignored issues came back.\n"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_finishes_its_batch_and_stops_on_sigterm(project):
+    queue_payloads(project, [python_error()] * 5)
+    watcher = open_queue(settings.QUEUE_URL)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop_when_drained() -> None:
+        deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+        while watcher.backlog().size and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_when_drained)
+    stopper.start()
+    try:
+        code = run_worker("test-worker")
+    finally:
+        stopper.join()
+        watcher.close()
+
+    assert code == 0
+    assert Event.objects.count() == 5
+    # The worker puts the handlers it found back.
+    assert signal.getsignal(signal.SIGTERM) is previous

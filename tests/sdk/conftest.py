@@ -1,0 +1,314 @@
+"""Fixtures for the real-SDK tests: the pinned npm packages, a Fixtrail
+server running as in production, and read-back of what reached it.
+
+The server is granian serving fixtrail.wsgi in a subprocess (the Node SDK
+always sends chunked bodies, which only the lean WSGI path reads, not
+Django's live_server). It gets its own data directory, SQLite database and
+SQLite queue through explicit FIXTRAIL_* variables: whatever the test
+process itself runs on (PostgreSQL and Redis in CI) is not inherited.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from fixtrail.ingest.items import decode_item
+from fixtrail.queue import MAX_READ_BATCH, open_queue
+from tests.conftest import PASSWORD, REPO_ROOT
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+# npm writes this at the end of every install; older than package-lock.json
+# means node_modules predates the last change of the pins.
+INSTALLED_STAMP = JS_DIR / "node_modules" / ".package-lock.json"
+
+# A cold `npm ci` takes about 10 s here; the margin covers a slow mirror.
+NPM_TIMEOUT_SECONDS = 300
+# The "engines" range of @sentry/node and @sentry/browser 11.
+MIN_NODE_VERSION = (20, 19)
+# granian and Django start in about a second on the reference machine.
+SERVER_START_TIMEOUT_SECONDS = 30.0
+# Longest any helper process may take (bootstrap, node, digest); each takes
+# a few seconds at most.
+SUBPROCESS_TIMEOUT_SECONDS = 120
+SERVER_STOP_TIMEOUT_SECONDS = 10
+# Reading the queue "claims" messages for this long. Kept tiny so the digest
+# run afterwards gets the same messages again at once: the tests look at
+# what arrived without taking it away from digest.
+PEEK_VISIBILITY_SECONDS = 0.001
+
+# Run in the server's environment: digest everything queued (the same
+# command an operator runs), then describe the issue of each event id given
+# on the command line, and any event digest could not store.
+_DIGEST_AND_DESCRIBE = """
+import io
+import json
+import sys
+
+import django
+
+django.setup()
+from django.core.management import call_command
+
+from fixtrail.events.models import Event, ProcessingError
+
+call_command("digest", stdout=io.StringIO())
+issues = {}
+for event in Event.objects.filter(event_id__in=sys.argv[1:]).select_related("issue"):
+    issue = event.issue
+    issues[event.event_id] = {
+        "issue_id": issue.pk,
+        "title": issue.title,
+        "type": issue.type,
+        "culprit": issue.culprit,
+        "level": issue.level,
+        "platform": issue.platform,
+        "times_seen": issue.times_seen,
+    }
+errors = list(ProcessingError.objects.values_list("error", flat=True))
+print(json.dumps({"issues": issues, "processing_errors": errors}))
+"""
+
+
+def _node_version(node: str) -> tuple[str, tuple[int, ...]]:
+    """Return ``node --version`` as printed ("v20.20.2") and as (major, minor)."""
+    output = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return output, tuple(int(part) for part in re.findall(r"\d+", output)[:2])
+
+
+@pytest.fixture(scope="session")
+def js_packages() -> Path:
+    """Install the pinned SDKs into tests/sdk/js/node_modules when missing or
+    older than package-lock.json, and return that folder.
+
+    Fails (never skips) without Node.js or npm: these tests are the proof
+    that the JavaScript SDKs work, and CI has both.
+    """
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail(
+            "Node.js and npm are required for the JavaScript SDK tests "
+            "(Debian: apt-get install nodejs npm); deselect them with "
+            "-m 'not live' where they cannot run"
+        )
+    printed, version = _node_version(node)
+    if version < MIN_NODE_VERSION:
+        wanted = ".".join(map(str, MIN_NODE_VERSION))
+        pytest.fail(f"Node.js {wanted} or later is required; {node} is {printed}")
+    lockfile = JS_DIR / "package-lock.json"
+    if (
+        not INSTALLED_STAMP.exists()
+        or INSTALLED_STAMP.stat().st_mtime < lockfile.stat().st_mtime
+    ):
+        result = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=JS_DIR,
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT_SECONDS,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(
+                f"`npm ci` in {JS_DIR} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+    return JS_DIR / "node_modules"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class FixtrailServer:
+    """A running Fixtrail (granian + fixtrail.wsgi) with its own data."""
+
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    log_path: Path
+    # What `fixtrail bootstrap` printed: project_id, dsn, token...
+    project: dict[str, Any] = field(default_factory=dict)
+
+    def queued(self) -> list[tuple[dict[str, Any], bytes]]:
+        """Return every queued item as (header, payload), oldest first.
+
+        The items stay in the queue for digest (see PEEK_VISIBILITY_SECONDS);
+        each call counts as one delivery of each item.
+        """
+        queue = open_queue(
+            f"sqlite://{self.data_dir / 'queue.sqlite3'}",
+            visibility_timeout=PEEK_VISIBILITY_SECONDS,
+        )
+        try:
+            messages = queue.read("sdk-tests", count=MAX_READ_BATCH)
+        finally:
+            queue.close()
+        return [decode_item(message.body) for message in messages]
+
+    def queued_events(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Return the queued events as {event_id: (header, parsed payload)}."""
+        return {
+            header["event_id"]: (header, orjson.loads(payload))
+            for header, payload in self.queued()
+            if header["type"] == "event"
+        }
+
+    def digest(self, event_ids: list[str]) -> dict[str, Any]:
+        """Digest the queue and return ``{"issues": {event_id: {...}},
+        "processing_errors": [...]}`` for these events."""
+        return json.loads(self.run_python("-c", _DIGEST_AND_DESCRIBE, *event_ids))
+
+    def log(self) -> str:
+        """Return what the server printed so far (for failure messages)."""
+        return self.log_path.read_text(errors="replace")
+
+    def run_python(self, *args: str) -> str:
+        """Run the venv's Python with ``args`` in the server's environment
+        and return its standard output; fail on a non-zero exit."""
+        result = subprocess.run(
+            [sys.executable, *args],
+            env=self.env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_SECONDS,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"{args[:3]} failed:\n{result.stdout}\n{result.stderr}"
+        )
+        return result.stdout
+
+
+def _server_env(data_dir: Path, base_url: str) -> dict[str, str]:
+    """Return the server's environment: the caller's, minus every FIXTRAIL_
+    setting, plus its own data directory, SQLite database and queue."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("FIXTRAIL_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="fixtrail.settings",
+        PYTHONPATH=str(REPO_ROOT),
+        FIXTRAIL_DATA_DIR=str(data_dir),
+        FIXTRAIL_DATABASE_URL="sqlite://fixtrail.sqlite3",
+        FIXTRAIL_QUEUE_URL="sqlite://queue.sqlite3",
+        FIXTRAIL_BASE_URL=base_url,
+        FIXTRAIL_SECRET_KEY="sdk-tests-secret-key-not-for-production",
+        FIXTRAIL_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"granian exited with {process.returncode}:\n{log.read_text()}"
+            )
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            # A preflight needs no key and no project: it answers 200 as
+            # soon as the SDK endpoints are up.
+            connection.request("OPTIONS", "/api/1/envelope/")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            connection.close()
+    raise AssertionError(
+        f"granian did not answer within the timeout:\n{log.read_text()}"
+    )
+
+
+@pytest.fixture(scope="module")
+def fixtrail_server(tmp_path_factory) -> Iterator[FixtrailServer]:
+    """Start a Fixtrail server for this test module, with one project
+    ("shop", bootstrapped as a container would) and nothing else."""
+    data_dir = tmp_path_factory.mktemp("fixtrail-data")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _server_env(data_dir, url)
+    log_path = data_dir / "granian.log"
+    server = FixtrailServer(url=url, data_dir=data_dir, env=env, log_path=log_path)
+    # Migrates the empty database before granian's workers open it.
+    output = server.run_python(
+        "-m",
+        "fixtrail.cli",
+        "bootstrap",
+        "--org",
+        "acme",
+        "--project",
+        "shop",
+        "--email",
+        "alice@example.org",
+        "--password",
+        PASSWORD,
+    )
+    server.project = json.loads(output.splitlines()[-1])
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--no-ws",
+                "--log-level",
+                "warning",
+                "fixtrail.wsgi:application",
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so teardown reaches granian's workers.
+            start_new_session=True,
+        )
+    try:
+        _wait_until_serving(port, process, log_path)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(SERVER_STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(SERVER_STOP_TIMEOUT_SECONDS)
