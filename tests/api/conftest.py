@@ -28,12 +28,6 @@ T0 = dt.datetime(2026, 3, 2, 12, 30, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 3, 2, 13, 15, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Hash the cast's passwords cheaply; these tests never sign in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def frozen_now(monkeypatch):
     """Freeze the clock the API reads (django.utils.timezone.now) at NOW."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import orjson
-import pytest
 from django.db import connection, transaction
 
 from fixtrail.digest.batches import (
@@ -41,12 +40,6 @@ from tests.digest.queueing import (
     queue_bodies,
     queue_payloads,
 )
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The cast's Argon2 hashes would cost more than the digest under test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _tags(issue: Issue, key: str) -> dict[str, int]:

@@ -31,12 +31,6 @@ from tests.digest.queueing import python_error, queue_bodies, queue_payloads
 WORKER_TIMEOUT_SECONDS = 30.0
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The cast's Argon2 hashes would cost more than the digest under test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def queue():
     handle = open_queue(settings.QUEUE_URL)

@@ -56,7 +56,6 @@ def test_it_drops_partitions_before_a_day():
 def test_it_stores_each_event_in_the_partition_of_its_day(project, settings):
     from tests.digest.queueing import T0, digest_queued, python_error, queue_payloads
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     queue_payloads(project, [python_error()], received_at=T0)
 
     digest_queued()

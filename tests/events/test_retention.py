@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from fixtrail.events import partitions
 from fixtrail.events.models import Attachment, Event, EventKey, ProcessingError
 from fixtrail.events.retention import enforce_retention
@@ -15,12 +13,6 @@ from tests.builders import make_project
 from tests.digest.queueing import T0, digest_queued, python_error, queue_payloads
 
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The cast's Argon2 hashes would cost more than the retention tested."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _events_at(project, *moments: dt.datetime) -> list[str]:

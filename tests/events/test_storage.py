@@ -53,7 +53,6 @@ def test_it_refuses_a_frame_that_claims_to_be_huge():
 
 
 def test_it_loads_a_stored_event_by_id(project, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     [event_id] = queue_payloads(project, [python_error(release="1.0")])
     digest_queued()
 

@@ -20,13 +20,6 @@ from fixtrail.queue import open_queue
 
 
 @pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Hash the cast's passwords cheaply: these tests never log in, and
-    Argon2 would cost more than every request of a test together."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def fresh_ingest_state():
     """Start every test with an empty key cache and no pending stats."""
     forget_keys()

@@ -38,12 +38,6 @@ from tests.digest.queueing import T0, digest_queued, python_error, queue_payload
 HOUR = dt.timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The cast's Argon2 hashes would cost more than the workflows tested."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _event_at(project, moment: dt.datetime, **fields) -> None:
     """Queue and digest one occurrence of the test error at ``moment``."""
     queue_payloads(project, [python_error(**fields)], received_at=moment)

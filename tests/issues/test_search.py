@@ -21,12 +21,6 @@ from fixtrail.issues.search import (
 NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Argon2 costs about half a second per user and the cast has four.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # -- parse_query: every element of the syntax ------------------------------
 
 

@@ -10,11 +10,6 @@ from django.utils import timezone
 from fixtrail.accounts.models import Team
 from fixtrail.issues.models import Activity, Issue
 from tests.builders import make_issue, make_project
-from tests.issues.test_views_support import (  # noqa: F401 (fixtures)
-    fast_passwords,
-)
-
-pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 BULK = "/organizations/acme/issues/bulk/"
 LIST = "/organizations/acme/projects/backend/"

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from fixtrail.events.models import Event
-from tests.issues.test_views_support import (  # noqa: F401 (fixtures)
-    fast_passwords,
+from tests.issues.test_views_support import (
     send_events,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 def test_it_renders_every_corpus_event(alice_client, project, corpus_dir):

@@ -8,14 +8,11 @@ from django.contrib.messages import get_messages
 from fixtrail.events.models import Attachment, Event, UserReport
 from fixtrail.issues.models import Activity, Issue
 from tests.builders import make_issue
-from tests.issues.test_views_support import (  # noqa: F401 (fixtures)
+from tests.issues.test_views_support import (
     error_event,
-    fast_passwords,
     send_event,
     send_events,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture

@@ -7,13 +7,10 @@ from django.utils import timezone
 
 from fixtrail.issues.models import HourlyCount, SavedSearch
 from tests.builders import make_issue, make_project
-from tests.issues.test_views_support import (  # noqa: F401 (fixtures)
+from tests.issues.test_views_support import (
     error_event,
-    fast_passwords,
     send_events,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 LIST = "/organizations/acme/projects/backend/"
 

@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 import orjson
-import pytest
 from django.conf import settings
 from django.utils import timezone
 
@@ -67,12 +66,6 @@ PYTHON_ERROR: dict[str, Any] = {
     "tags": {"browser": "Firefox 128", "server": "web-1"},
     "user": {"id": "42", "email": "dana@example.org"},
 }
-
-
-@pytest.fixture
-def fast_passwords(settings):
-    # Argon2 costs about half a second per user and the cast has four.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def error_event(**overrides: Any) -> dict[str, Any]:

@@ -10,13 +10,10 @@ import pytest
 
 from fixtrail.events.models import Attachment, UserReport
 from fixtrail.issues.models import Activity
-from tests.issues.test_views_support import (  # noqa: F401 (fixtures)
+from tests.issues.test_views_support import (
     error_event,
-    fast_passwords,
     send_event,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

@@ -14,7 +14,6 @@ import importlib
 import io
 import json
 import linecache
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,17 +31,7 @@ from fixtrail.ingest.keys import forget_keys
 from fixtrail.issues.models import Issue
 from fixtrail.queue import open_queue
 
-# npm caches the package here between runs; a cold install takes ~10 s.
-NODE_SDK_DIR = Path("/tmp/fixtrail-test-sentry-node")
-NODE_SDK_PACKAGE = "@sentry/node@11"
-NPM_TIMEOUT_SECONDS = 300
 NODE_TIMEOUT_SECONDS = 60
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The cast's Argon2 hashes would cost more than the SDK round trips."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _ingest(body: bytes, public_key: str, project_id: int) -> None:
@@ -282,26 +271,10 @@ export function lookup(orderId) {{
 """
 
 
-@pytest.fixture(scope="session")
-def node_modules() -> Path:
-    """Install @sentry/node under /tmp once; skip when node or npm fail."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed for the Node SDK tests")
-    installed = NODE_SDK_DIR / "node_modules" / "@sentry" / "node"
-    if not installed.is_dir():
-        NODE_SDK_DIR.mkdir(parents=True, exist_ok=True)
-        (NODE_SDK_DIR / "package.json").write_text('{"private": true}\n')
-        try:
-            subprocess.run(
-                ["npm", "install", "--no-audit", "--no-fund", NODE_SDK_PACKAGE],
-                cwd=NODE_SDK_DIR,
-                check=True,
-                capture_output=True,
-                timeout=NPM_TIMEOUT_SECONDS,
-            )
-        except (subprocess.SubprocessError, OSError) as exc:
-            pytest.skip(f"npm could not install {NODE_SDK_PACKAGE}: {exc}")
-    return NODE_SDK_DIR / "node_modules"
+@pytest.fixture
+def node_modules(js_packages: Path) -> Path:
+    """The pinned @sentry/node from tests/sdk/js (see conftest.js_packages)."""
+    return js_packages
 
 
 def _run_node(
