@@ -100,7 +100,10 @@ def _make_functions(count: int) -> list:
     for n in range(count):
         exception = EXCEPTION_TYPES[n % len(EXCEPTION_TYPES)].__name__
         source = _FUNCTION_TEMPLATE.format(n=n, exception=exception)
-        filename = f"/srv/shop/orders/handler_{n}.py"
+        # Under the project root, so the SDK marks the frames in-app as it
+        # does for an application's own code; each error is then its own
+        # issue, as 200 distinct bugs should be.
+        filename = str(ROOT / "shop" / "orders" / f"handler_{n}.py")
         # The SDK reads context lines through linecache; seeding it gives
         # frames real source without writing files.
         linecache.cache[filename] = (
@@ -109,7 +112,7 @@ def _make_functions(count: int) -> list:
             source.splitlines(True),
             filename,
         )
-        namespace: dict = {}
+        namespace: dict = {"__name__": f"shop.orders.handler_{n}"}
         exec(compile(source, filename, "exec"), namespace)  # noqa: S102 (our template)
         functions.append(namespace[f"handle_order_{n}"])
     return functions
