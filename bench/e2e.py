@@ -103,10 +103,11 @@ def main() -> None:
         env=env, cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     dsn = json.loads(made.stdout)["dsn"]
+    log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (lives with server)
+    print(f"server log: {log.name}")
     server = subprocess.Popen(
         [*fixtrail, "run", "--port", str(port), "--workers", str(args.workers)],
-        env=env, cwd=ROOT, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60

@@ -39,6 +39,7 @@ committed to the SQLite queue. More granian blocking threads lower both
 from __future__ import annotations
 
 import argparse
+import collections
 import gzip
 import json
 import linecache
@@ -230,12 +231,15 @@ def run_phase(
     sent = 0
     start = time.perf_counter()
     deadline = start + duration
-    idle = list(pool)
+    # First in, first out: every connection is used in turn. Taking the
+    # most recently freed one would leave the others idle for long enough
+    # (granian's 30 s keep-alive read timeout) that the server closes them.
+    idle = collections.deque(pool)
     while True:
         now = time.perf_counter()
         if now < deadline:
             while idle and (rate is None or sent < (now - start) * rate):
-                connection = idle.pop()
+                connection = idle.popleft()
                 connection.started = time.perf_counter()
                 connection.busy = True
                 connection.sock.setblocking(True)
