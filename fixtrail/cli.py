@@ -42,7 +42,7 @@ def _migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def _print_setup_link(host: str, port: int) -> None:
+def _print_setup_link() -> None:
     from django.conf import settings
 
     from fixtrail.accounts import setup
@@ -133,27 +133,46 @@ def _supervise(children: list[subprocess.Popen]) -> int:
     return code
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _prepare(*, migrate: bool) -> str:
+    """Migrate and collect static files in a child process; return the
+    static root.
+
+    The supervisor itself never loads Django: it would hold ~50 MB for the
+    whole life of the server only to wait on its children.
+    """
+    command = [sys.executable, "-m", "fixtrail.cli", "prepare"]
+    if not migrate:
+        command.append("--no-migrate")
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(done.returncode)
+    *messages, static_root = done.stdout.rstrip("\n").split("\n")
+    if messages:
+        print("\n".join(messages), flush=True)
+    return static_root
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
     _setup_django()
-    _migrate()
-    _print_setup_link(args.host, args.port)
+    if args.migrate:
+        _migrate()
+        _print_setup_link()
+    # The last line is for _prepare: where granian finds the static files.
+    print(_collect_static())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    static_root = _prepare(migrate=True)
     print(f"Fixtrail serving on http://{args.host}:{args.port}/", flush=True)
-    # Children start with the default SIGINT behaviour; Ctrl-C in a terminal
-    # reaches the whole process group and _supervise reaps them.
-    static_root = _collect_static()
-    web = subprocess.Popen(
-        _web_command(args.host, args.port, args.workers, static_root)
-    )
-    worker = subprocess.Popen([sys.executable, "-m", "fixtrail.cli", "worker"])
+    web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
+    worker = _spawn([sys.executable, "-m", "fixtrail.cli", "worker"])
     return _supervise([web, worker])
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    _setup_django()
-    static_root = _collect_static()
-    web = subprocess.Popen(
-        _web_command(args.host, args.port, args.workers, static_root)
-    )
+    static_root = _prepare(migrate=False)
+    web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
     return _supervise([web])
 
 
@@ -232,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=DEFAULT_PORT)
         p.add_argument("--workers", type=int, default=2, help="web worker processes")
         p.set_defaults(func=func)
+    p = sub.add_parser("prepare", help=argparse.SUPPRESS)
+    p.add_argument("--no-migrate", dest="migrate", action="store_false")
+    p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("worker", help="run the background workers (digest, jobs)")
     p.add_argument("--name", default=None, help="consumer name (default: host-pid)")
     p.set_defaults(func=cmd_worker)
