@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtrail.ingest.keys import forget_keys
+from fixtrail.ingest.stats import STATS
 from tests.builders import make_org, make_project, make_user
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +37,13 @@ def isolated_data(settings, tmp_path):
         if keys:
             conn.delete(*keys)
         conn.close()
-    return tmp_path
+    # Ingest keeps a DSN key cache and stats counts per process; a test
+    # must see neither from an earlier one (ids repeat after rollbacks).
+    forget_keys()
+    STATS.clear()
+    yield tmp_path
+    forget_keys()
+    STATS.clear()
 
 
 @pytest.fixture

@@ -31,8 +31,9 @@ def ready(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # any driver error means "not ready"
         body["database"] = f"error: {exc.__class__.__name__}"
         status = 503
+    queue = open_queue(settings.QUEUE_URL)
     try:
-        backlog = open_queue(settings.QUEUE_URL).backlog()
+        backlog = queue.backlog()
         body["backlog"] = {
             "size": backlog.size,
             "oldest_age_seconds": backlog.oldest_age_seconds,
@@ -40,5 +41,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     except QueueUnavailable as exc:
         body["queue"] = f"error: {exc}"
         status = 503
+    finally:
+        queue.close()
     body["status"] = "ok" if status == 200 else "unavailable"
     return JsonResponse(body, status=status)

@@ -19,6 +19,11 @@ urlpatterns = [
         name="settings",
     ),
     path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/stats/",
+        views.project_stats,
+        name="stats",
+    ),
+    path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/keys/",
         views.create_key,
         name="create_key",

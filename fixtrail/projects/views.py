@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from fixtrail.accounts.access import get_membership
 from fixtrail.accounts.models import Role
+from fixtrail.events import stats
 from fixtrail.projects.access import get_project
 from fixtrail.projects.forms import ProjectCreateForm, ProjectSettingsForm
 from fixtrail.projects.models import ProjectKey, create_project_with_key
 from fixtrail.projects.snippets import setup_snippets
+from fixtrail.queue import Backlog, QueueUnavailable, open_queue
 
 
 @login_required
@@ -72,6 +78,50 @@ def project_settings(
         "can_edit": can_edit,
     }
     return render(request, "projects/settings.html", ctx)
+
+
+STATS_PERIODS = {
+    "24h": dt.timedelta(hours=24),
+    "14d": dt.timedelta(days=14),
+    "30d": dt.timedelta(days=30),
+}
+
+
+@login_required
+def project_stats(
+    request: HttpRequest, org_slug: str, project_slug: str
+) -> HttpResponse:
+    """Show what arrived: items by type and outcome, sessions per release,
+    processing errors, and the queue's backlog."""
+    project, _ = get_project(request.user, org_slug, project_slug)
+    period = request.GET.get("period", "24h")
+    if period not in STATS_PERIODS:
+        period = "24h"
+    since = timezone.now() - STATS_PERIODS[period]
+    ctx = {
+        "organization": project.organization,
+        "project": project,
+        "period": period,
+        "periods": list(STATS_PERIODS),
+        "outcomes": stats.OUTCOME_ORDER,
+        "rows": stats.outcome_table(project, since),
+        "reasons": stats.filter_reasons(project, since),
+        "sessions": stats.session_table(project, since.date()),
+        "errors": stats.recent_processing_errors(project),
+        "backlog": _backlog(),
+    }
+    return render(request, "projects/stats.html", ctx)
+
+
+def _backlog() -> Backlog | None:
+    # The page still renders when the queue is down; it says so instead.
+    queue = open_queue(settings.QUEUE_URL)
+    try:
+        return queue.backlog()
+    except QueueUnavailable:
+        return None
+    finally:
+        queue.close()
 
 
 @login_required

@@ -14,32 +14,7 @@ from django.conf import settings
 from django.test import Client
 
 from fixtrail.ingest.items import decode_item
-from fixtrail.ingest.keys import forget_keys
-from fixtrail.ingest.stats import STATS
 from fixtrail.queue import open_queue
-
-
-@pytest.fixture(autouse=True)
-def fresh_ingest_state():
-    """Start every test with an empty key cache and no pending stats."""
-    forget_keys()
-    STATS.clear()
-    yield
-    forget_keys()
-    STATS.clear()
-
-
-@pytest.fixture(autouse=True)
-def ingest_urls(settings):
-    """Route the SDK endpoints even before the root URLconf includes them."""
-    import fixtrail.urls
-
-    included = any(
-        getattr(pattern, "namespace", None) == "ingest"
-        for pattern in fixtrail.urls.urlpatterns
-    )
-    if not included:
-        settings.ROOT_URLCONF = "tests.ingest.urls"
 
 
 @dataclass
