@@ -41,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Min
 
 from fixtrail.digest import upserts
@@ -94,6 +95,16 @@ from fixtrail.projects.models import Project
 from fixtrail.queue import Message
 
 logger = logging.getLogger(__name__)
+
+# Errors of the database, not of the item being written: a locked SQLite
+# file, a lost connection, a deadlock or serialization failure. Django wraps
+# psycopg's as its own; the COPY path uses a raw cursor and sees psycopg's.
+TRANSIENT_DATABASE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 # Bytes of a failing payload kept on its ProcessingError, enough to see
 # what the SDK sent without storing a megabyte of it.
@@ -1155,6 +1166,11 @@ def write_batch(
         single = prepare([one], configs)
         try:
             result.add(write(single, configs, now))
+        except TRANSIENT_DATABASE_ERRORS:
+            # A locked database, a lost connection, a deadlock or a
+            # serialization failure says nothing about the item: raise, so
+            # nothing is acknowledged and the batch comes back later.
+            raise
         except Exception as exc:  # this item is the one at fault
             message_id, header, payload = one
             failed = Prepared()

@@ -20,6 +20,7 @@ from django.http import QueryDict
 from django.utils.safestring import SafeString
 
 from fixtrail.accounts.models import Organization
+from fixtrail.integrations.models import ExternalIssueLink
 from fixtrail.issues import charts, counts
 from fixtrail.issues.models import Issue, IssueUser, Substatus, TagValue
 from fixtrail.issues.search import (
@@ -135,6 +136,7 @@ class Row:
     users: int
     sparkline: SafeString
     environments: list[str] = field(default_factory=list)
+    tickets: list[ExternalIssueLink] = field(default_factory=list)
 
     @property
     def badges(self) -> list[str]:
@@ -183,7 +185,7 @@ def issue_rows(issues: list[Issue], period_key: str, now: datetime) -> list[Row]
     """Return the rows for ``issues`` with counts, users and a sparkline of
     the period, and the environments each was seen in.
 
-    Three queries, each bounded by the page's issue ids.
+    Four queries, each bounded by the page's issue ids.
     """
     period = PERIODS[period_key]
     start = period.start(now)
@@ -205,6 +207,9 @@ def issue_rows(issues: list[Issue], period_key: str, now: datetime) -> list[Row]
         .values_list("issue_id", "value")
     ):
         environments[issue_id].append(value)
+    tickets: dict[int, list[ExternalIssueLink]] = {pk: [] for pk in ids}
+    for link in ExternalIssueLink.objects.filter(issue_id__in=ids).order_by("pk"):
+        tickets[link.issue_id].append(link)
     rows = []
     for issue in issues:
         series = charts.bucket_counts(
@@ -220,6 +225,7 @@ def issue_rows(issues: list[Issue], period_key: str, now: datetime) -> list[Row]
                     series, f"{total} events in the last {period.label}"
                 ),
                 environments=environments[issue.pk],
+                tickets=tickets[issue.pk],
             )
         )
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
-from fixtrail.digest.batches import BatchResult
+from fixtrail.digest.batches import TRANSIENT_DATABASE_ERRORS, BatchResult
 from fixtrail.digest.worker import (
     ISOLATE_AFTER_DELIVERIES,
     PeriodicJob,
@@ -118,6 +119,48 @@ def test_it_leaves_a_batch_unacknowledged_when_the_database_fails(project, queue
 
 def _refusing(execute, sql, params, many, context):
     raise OperationalError("database is gone")
+
+
+def test_it_does_not_blame_an_item_for_a_transient_database_error(project, queue):
+    queue_payloads(project, [python_error()])
+
+    # Reads work, but every write of events fails the way a locked SQLite
+    # file or a PostgreSQL serialization failure does: no item is at fault,
+    # so none may become a processing error and be acknowledged.
+    with _events_unwritable(), pytest.raises(TRANSIENT_DATABASE_ERRORS):
+        digest_once(queue, "test", 500)
+
+    assert queue.backlog().size == 1
+    assert ProcessingError.objects.count() == 0
+    assert Event.objects.count() == 0
+
+
+@contextlib.contextmanager
+def _events_unwritable():
+    if connection.vendor == "postgresql":
+        # Digest writes events with COPY on a raw cursor, out of reach of
+        # execute wrappers: let the database itself answer with SQLSTATE
+        # 40001, which psycopg raises as SerializationFailure.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE FUNCTION serialization_failure() RETURNS trigger AS $$ "
+                "BEGIN RAISE EXCEPTION 'could not serialize access' "
+                "USING ERRCODE = 'serialization_failure'; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER serialization_failure BEFORE INSERT ON events_event "
+                "FOR EACH ROW EXECUTE FUNCTION serialization_failure()"
+            )
+        yield
+        return
+    with connection.execute_wrapper(_events_locked):
+        yield
+
+
+def _events_locked(execute, sql, params, many, context):
+    if "events_event" in sql and sql.lstrip().upper().startswith("INSERT"):
+        raise OperationalError("database is locked")
+    return execute(sql, params, many, context)
 
 
 def test_it_streams_batches_until_the_queue_is_empty(project, queue):

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from fixtrail.integrations.models import ExternalIssueLink
 from fixtrail.issues.models import HourlyCount, SavedSearch
 from tests.builders import make_issue, make_project
 from tests.issues.test_views_support import (
@@ -312,3 +313,26 @@ def test_it_refuses_saved_searches_to_viewers_and_outsiders(
     client.force_login(charlie)
     assert client.post("/organizations/acme/searches/", data).status_code == 404
     assert SavedSearch.objects.exists() is False
+
+
+def test_it_marks_issues_with_linked_tickets(alice_client, project):
+    linked = make_issue(project, title="filed in GitLab")
+    make_issue(project, title="not filed")
+    ExternalIssueLink.objects.create(
+        issue=linked,
+        provider="gitlab",
+        external_id="12",
+        url="https://gitlab.example.com/shop/-/issues/12",
+    )
+    ExternalIssueLink.objects.create(
+        issue=linked, provider="gitlab", external_id="13", url="javascript:alert(1)"
+    )
+    body = alice_client.get(LIST).content.decode()
+    assert (
+        '<span class="badge badge-ticket" title="Linked ticket"><a href="https://'
+        'gitlab.example.com/shop/-/issues/12" rel="nofollow noopener noreferrer" '
+        'target="_blank">GL-#12</a></span>'
+    ) in body
+    # A URL that is not http(s) is never a link.
+    assert 'title="Linked ticket">GL-#13</span>' in body
+    assert body.count("badge-ticket") == 2
