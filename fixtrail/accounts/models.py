@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 # sentry-cli recognises user tokens by this prefix followed by 64 hex digits
@@ -118,6 +118,38 @@ class Membership(models.Model):
     def has_role(self, minimum: str) -> bool:
         """Return True when this member's role is at least ``minimum``."""
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
+
+
+class MembershipError(Exception):
+    """A change of members that would leave an organization unmanaged."""
+
+
+@transaction.atomic
+def set_member_role(org: Organization, email: str, role: str) -> Membership:
+    """Add the person with ``email`` to ``org`` with ``role``, or change the
+    role of a member; create an account without a usable password for a new
+    person (they set one through the password reset e-mail).
+
+    Raises MembershipError when the change would demote the last owner.
+    """
+    user = User.objects.filter(email=email.lower()).first()
+    if user is None:
+        user = User.objects.create_user(email, None)
+    current = (
+        Membership.objects.select_for_update()
+        .filter(user=user, organization=org)
+        .first()
+    )
+    if current and current.role == Role.OWNER and role != Role.OWNER:
+        owners = org.memberships.filter(role=Role.OWNER).count()
+        if owners == 1:
+            raise MembershipError(
+                f"{user.email} is the only owner: make someone else owner first."
+            )
+    membership, _ = Membership.objects.update_or_create(
+        user=user, organization=org, defaults={"role": role}
+    )
+    return membership
 
 
 class Team(models.Model):

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_POST
 from fixtrail.accounts import setup
 from fixtrail.accounts.access import get_membership
 from fixtrail.accounts.forms import LoginForm, MemberForm, SetupForm, TokenForm
-from fixtrail.accounts.models import ApiToken, Membership, Organization, Role, User
+from fixtrail.accounts.models import (
+    ApiToken,
+    MembershipError,
+    Organization,
+    Role,
+    set_member_role,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -103,28 +109,24 @@ def members(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = membership.organization
     form = MemberForm(request.POST or None)
     if request.method == "POST":
-        membership = get_membership(request.user, org_slug, Role.ADMIN)
+        # Only owners change who is in the organization and with what role,
+        # so no admin can raise themselves above the owners.
+        membership = get_membership(request.user, org_slug, Role.OWNER)
         if form.is_valid():
-            _add_member(org, form.cleaned_data["email"], form.cleaned_data["role"])
-            messages.success(request, f"{form.cleaned_data['email']} added.")
-            return redirect("accounts:members", org_slug=org.slug)
+            try:
+                set_member_role(
+                    org, form.cleaned_data["email"], form.cleaned_data["role"]
+                )
+            except MembershipError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"{form.cleaned_data['email']} added.")
+                return redirect("accounts:members", org_slug=org.slug)
     ctx = {
         "organization": org,
         "membership": membership,
         "members": org.memberships.select_related("user").order_by("user__email"),
         "form": form,
-        "can_manage": membership.has_role(Role.ADMIN),
+        "can_manage": membership.has_role(Role.OWNER),
     }
     return render(request, "accounts/members.html", ctx)
-
-
-def _add_member(org: Organization, email: str, role: str) -> Membership:
-    # A new person gets an account without a usable password; they set one
-    # through the password reset e-mail.
-    user = User.objects.filter(email=email.lower()).first()
-    if user is None:
-        user = User.objects.create_user(email, None)
-    membership, _ = Membership.objects.update_or_create(
-        user=user, organization=org, defaults={"role": role}
-    )
-    return membership

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from fixtrail.accounts.models import ApiToken, Membership, User, hash_token
-from tests.builders import PASSWORD
+from tests.builders import PASSWORD, make_user
 
 
 def test_it_logs_in_with_email_and_password(client, alice):
@@ -72,7 +72,7 @@ def test_it_rejects_unknown_scopes(alice):
         ApiToken.issue(alice, "x", ["root"])
 
 
-def test_it_lets_admins_add_members(alice_client, org):
+def test_it_lets_owners_add_members(alice_client, org):
     response = alice_client.post(
         "/organizations/acme/members/", {"email": "dave@example.org", "role": "viewer"}
     )
@@ -80,6 +80,41 @@ def test_it_lets_admins_add_members(alice_client, org):
     assert response.status_code == 302
     assert Membership.objects.get(user=dave, organization=org).role == "viewer"
     assert dave.has_usable_password() is False
+
+
+def test_it_refuses_member_changes_by_admins(client, org):
+    adam = make_user("adam@example.org")
+    Membership.objects.create(user=adam, organization=org, role="admin")
+    client.force_login(adam)
+    response = client.post(
+        "/organizations/acme/members/", {"email": "adam@example.org", "role": "owner"}
+    )
+    assert response.status_code == 403
+    assert Membership.objects.get(user=adam).role == "admin"
+
+
+def test_it_keeps_the_last_owner(alice_client, alice, org):
+    response = alice_client.post(
+        "/organizations/acme/members/", {"email": "alice@example.org", "role": "viewer"}
+    )
+    assert response.status_code == 200
+    assert (
+        "alice@example.org is the only owner: make someone else owner first."
+        in response.content.decode()
+    )
+    assert Membership.objects.get(user=alice, organization=org).role == "owner"
+
+
+def test_it_lets_an_owner_hand_over(alice_client, alice, bob, org):
+    alice_client.post(
+        "/organizations/acme/members/", {"email": "bob@example.org", "role": "owner"}
+    )
+    response = alice_client.post(
+        "/organizations/acme/members/", {"email": "alice@example.org", "role": "admin"}
+    )
+    assert response.status_code == 302
+    assert Membership.objects.get(user=bob, organization=org).role == "owner"
+    assert Membership.objects.get(user=alice, organization=org).role == "admin"
 
 
 def test_it_refuses_member_changes_by_members(client, bob, org):
