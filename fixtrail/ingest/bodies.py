@@ -209,6 +209,62 @@ def _unzstd(body: bytes, max_bytes: int) -> bytes:
     return b"".join(parts)
 
 
+def decompress_prefix(body: bytes, content_encoding: str | None, size: int) -> bytes:
+    """Return at most the first ``size`` bytes of the decoded body.
+
+    For reading an envelope's header before the request is authenticated:
+    nothing past ``size`` is inflated, and a stream cut short is no error.
+    Raises BadRequest for an unknown encoding or corrupt data.
+    """
+    for name in parse_content_encoding(content_encoding):
+        body = _PREFIX_DECODERS[name](body, size)
+    return body[:size]
+
+
+def _inflate_prefix(data: bytes, wbits: int, size: int) -> bytes:
+    try:
+        return zlib.decompressobj(wbits).decompress(data, size)
+    except zlib.error:
+        raise BadRequest("body is not valid compressed data") from None
+
+
+def _deflate_prefix(body: bytes, size: int) -> bytes:
+    zlib_framed = (
+        len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
+    )
+    return _inflate_prefix(
+        body, _ZLIB_WBITS if zlib_framed else _RAW_DEFLATE_WBITS, size
+    )
+
+
+def _brotli_prefix(body: bytes, size: int) -> bytes:
+    import brotli
+
+    try:
+        return brotli.Decompressor().process(body, output_buffer_limit=size)
+    except brotli.error:
+        raise BadRequest("body is not valid br data") from None
+
+
+def _zstd_prefix(body: bytes, size: int) -> bytes:
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body))
+    try:
+        return reader.read(size)
+    except zstandard.ZstdError:
+        raise BadRequest("body is not valid zstd data") from None
+
+
+_PREFIX_DECODERS = {
+    "gzip": lambda body, size: _inflate_prefix(body, _GZIP_WBITS, size),
+    "x-gzip": lambda body, size: _inflate_prefix(body, _GZIP_WBITS, size),
+    "deflate": _deflate_prefix,
+    "br": _brotli_prefix,
+    "zstd": _zstd_prefix,
+}
+
+
 _DECODERS = {
     "gzip": _gunzip,
     "x-gzip": _gunzip,

@@ -39,7 +39,12 @@ from fixtrail.ingest.attachments import (
     write_attachment,
 )
 from fixtrail.ingest.auth import MAX_QUERY_FIELDS, find_public_key, key_from_dsn
-from fixtrail.ingest.bodies import decode_store_body, decompress, read_body
+from fixtrail.ingest.bodies import (
+    decode_store_body,
+    decompress,
+    decompress_prefix,
+    read_body,
+)
 from fixtrail.ingest.counters import consume_or_allow
 from fixtrail.ingest.csp import events_from_report
 from fixtrail.ingest.envelope import Envelope, normalize_event_id, parse_envelope
@@ -69,6 +74,10 @@ ENDPOINTS = ("envelope", "store", "security")
 # Header values must be Latin-1 and one line; SDKs log this string, so a
 # couple of hundred characters say everything useful.
 MAX_ERROR_HEADER_LENGTH = 200
+# How much of an envelope is inflated to read its header when the DSN key is
+# only in there: a header is a small JSON object (event id, dsn, sdk,
+# sent_at, trace), far below this.
+MAX_ENVELOPE_HEADER_BYTES = 64 * 1024
 
 # The failing outcome a refused request counts under, by HTTP status.
 _FAILURE_OUTCOMES = {400: "invalid", 413: "too_large", 429: "rate_limited"}
@@ -204,6 +213,11 @@ def _accept(context: _Context) -> IngestResponse:
         request.body, request.content_length, settings.INGEST_MAX_REQUEST_BYTES
     )
     encoding = headers.get("content-encoding")
+    if context.key is None:
+        # The key is in the envelope's header: find it in the first line
+        # before inflating up to 200 MiB for someone not yet known.
+        head = decompress_prefix(body, encoding, MAX_ENVELOPE_HEADER_BYTES)
+        context.key = _authenticate_envelope_header(head, request)
     if request.endpoint == "envelope":
         data = decompress(body, encoding, settings.INGEST_MAX_ENVELOPE_BYTES)
         envelope = parse_envelope(data)
@@ -237,6 +251,21 @@ def _authenticate(public_key: str, request: IngestRequest) -> KeyInfo:
     if origin and not cors.origin_allowed(origin, info.allowed_origins):
         raise Forbidden(f"origin {origin[:100]} may not send events to this project")
     return info
+
+
+def _authenticate_envelope_header(head: bytes, request: IngestRequest) -> KeyInfo:
+    line = head.split(b"\n", 1)[0]
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise BadRequest("the envelope header is not a JSON object") from None
+    dsn = header.get("dsn") if isinstance(header, dict) else None
+    public_key = key_from_dsn(dsn) if isinstance(dsn, str) else None
+    if public_key is None:
+        raise Unauthorized(
+            "missing authorization: send X-Sentry-Auth, sentry_key or a dsn header"
+        )
+    return _authenticate(public_key, request)
 
 
 def _authenticate_envelope(
@@ -395,7 +424,11 @@ def _check_rate_limits(context: _Context) -> None:
     from django.conf import settings
 
     plan, key = context.plan, context.key
-    if not plan.event_count:
+    # Everything that will be stored counts: events, and the attachments,
+    # user reports and feedback that would otherwise fill the disk past any
+    # limit. What is only counted (sessions, client reports) does not.
+    stored = len(plan.queued)
+    if not stored:
         return
     limits = applicable_limits(
         now=context.now,
@@ -407,7 +440,7 @@ def _check_rate_limits(context: _Context) -> None:
         instance_per_minute=settings.INGEST_RATE_LIMIT_PER_MINUTE,
         instance_per_month=settings.INGEST_QUOTA_PER_MONTH,
     )
-    refused = consume_or_allow(limits, plan.event_count, context.now)
+    refused = consume_or_allow(limits, stored, context.now)
     if refused is not None:
         raise RateLimited(
             _RATE_LIMIT_MESSAGES[refused.reason].format(limit=refused.limit),
@@ -418,11 +451,11 @@ def _check_rate_limits(context: _Context) -> None:
 
 
 _RATE_LIMIT_MESSAGES = {
-    "key_rate_limit": "this DSN key's limit of {limit} events a minute is reached",
-    "project_rate_limit": "the project's limit of {limit} events a minute is reached",
-    "project_quota": "the project's quota of {limit} events a month is used up",
-    "instance_rate_limit": "the server's limit of {limit} events a minute is reached",
-    "instance_quota": "the server's quota of {limit} events a month is used up",
+    "key_rate_limit": "this DSN key's limit of {limit} items a minute is reached",
+    "project_rate_limit": "the project's limit of {limit} items a minute is reached",
+    "project_quota": "the project's quota of {limit} items a month is used up",
+    "instance_rate_limit": "the server's limit of {limit} items a minute is reached",
+    "instance_quota": "the server's quota of {limit} items a month is used up",
 }
 
 

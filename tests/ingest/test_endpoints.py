@@ -96,6 +96,42 @@ def test_it_accepts_the_key_in_the_envelope_dsn(sdk, project_key):
     assert len(queued_of_type("event")) == 1
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "br", "zstd"])
+def test_it_accepts_a_compressed_envelope_keyed_by_its_dsn(sdk, project_key, encoding):
+    compress = {
+        "gzip": gzip.compress,
+        "br": brotli.compress,
+        "zstd": zstandard.ZstdCompressor().compress,
+    }[encoding]
+    body = compress(event_envelope(EVENT_ID, dsn=project_key.dsn))
+    answer = sdk.request(
+        "POST", _envelope_url(project_key), body, {"Content-Encoding": encoding}
+    )
+    assert answer.status == 200
+    assert len(queued_of_type("event")) == 1
+
+
+def test_it_refuses_a_keyless_bomb_before_inflating_it(wsgi_sdk, project_key):
+    # 64 MiB once inflated, about 64 KiB on the wire, and no key anywhere
+    # but where the envelope header would be: only the first line may be
+    # inflated to find out that there is none.
+    body = gzip.compress(b'{"event_id": "%s"}\n' % EVENT_ID.encode() + bytes(64 << 20))
+    tracemalloc.start()
+    try:
+        answer = wsgi_sdk.request(
+            "POST", _envelope_url(project_key), body, {"Content-Encoding": "gzip"}
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    _assert_refused(
+        answer,
+        401,
+        "missing authorization: send X-Sentry-Auth, sentry_key or a dsn header",
+    )
+    assert peak < 2 * len(body) + (1 << 20)
+
+
 def test_it_accepts_the_same_key_in_header_and_dsn(sdk, project_key):
     body = event_envelope(EVENT_ID, dsn=project_key.dsn)
     answer = sdk.request(
@@ -450,7 +486,7 @@ def test_it_answers_429_past_the_key_limit(sdk, project_key):
         f"{retry_after}:error;default;security;attachment:key:key_rate_limit"
     )
     assert refused.json() == {
-        "detail": "this DSN key's limit of 2 events a minute is reached"
+        "detail": "this DSN key's limit of 2 items a minute is reached"
     }
     assert len(queued_of_type("event")) == 2
 
@@ -466,7 +502,7 @@ def test_it_answers_429_past_the_project_quota(sdk, project_key):
         ":error;default;security;attachment:project:project_quota"
     )
     assert refused.json() == {
-        "detail": "the project's quota of 1 events a month is used up"
+        "detail": "the project's quota of 1 items a month is used up"
     }
 
 
@@ -492,6 +528,21 @@ def test_it_does_not_rate_limit_envelopes_without_events(sdk, project_key):
         "POST", _envelope_url(project_key), body, auth_header(project_key.public_key)
     )
     assert answer.status == 200
+
+
+def test_it_rate_limits_attachments_without_an_event(sdk, project_key):
+    project_key.rate_limit_per_minute = 1
+    project_key.save(update_fields=["rate_limit_per_minute"])
+    assert _post_event(sdk, project_key, new_event_id()).status == 200
+    body = envelope(
+        [({"type": "attachment", "filename": "dump.bin"}, bytes(1 << 20))],
+        {"event_id": new_event_id()},
+    )
+    answer = sdk.request(
+        "POST", _envelope_url(project_key), body, auth_header(project_key.public_key)
+    )
+    assert answer.status == 429
+    assert queued_of_type("attachment") == []
 
 
 def test_it_counts_refused_events_as_rate_limited(sdk, project_key):
