@@ -79,6 +79,7 @@ from fixtrail.events.models import (
 )
 from fixtrail.events.storage import compress_json
 from fixtrail.ingest import items
+from fixtrail.ingest.attachments import attachment_slot
 from fixtrail.issues import lifecycle
 from fixtrail.issues.actions import ESCALATED_FIELDS, REGRESSED_FIELDS
 from fixtrail.issues.models import (
@@ -1035,17 +1036,19 @@ def _write_others(prepared: Prepared, now: dt.datetime, result: BatchResult) -> 
             add=("count",),
         )
     if prepared.attachments:
-        # A redelivered attachment item names a file already recorded.
-        stored = set(
-            Attachment.objects.filter(
+        # A redelivered item, or an envelope sent again with the same event
+        # id, brings an attachment the event has already: the first stays.
+        stored = {
+            (project_id, attachment_slot(path))
+            for project_id, path in Attachment.objects.filter(
                 project_id__in={a.project_id for a in prepared.attachments},
-                path__in=[a.path for a in prepared.attachments],
+                event_id__in={a.event_id for a in prepared.attachments},
             ).values_list("project_id", "path")
-        )
+        }
         fresh = {}
         for attachment in prepared.attachments:
-            key = (attachment.project_id, attachment.path)
-            if key not in stored:
+            key = (attachment.project_id, attachment_slot(attachment.path))
+            if key not in stored and key not in fresh:
                 fresh[key] = attachment
         Attachment.objects.bulk_create(fresh.values())
         result.attachments += len(fresh)

@@ -2,13 +2,14 @@
 
 An attachment is written to::
 
-    FIXTRAIL_DATA_DIR/attachments/<project_id>/<event_id>/<n>-<safe name>
+    FIXTRAIL_DATA_DIR/attachments/<project_id>/<event_id>/<n>-<random>-<safe name>
 
 where ``n`` is the item's position in its envelope (two attachments may
-share a name) and the safe name keeps only ``A-Z a-z 0-9 . _ -`` of what the
-SDK sent. The queue message carries the path relative to the attachments
-directory. Files are written under a temporary name and renamed, so a
-reader never sees half a file; a retried envelope overwrites its own files.
+share a name), ``random`` makes each upload a new file, and the safe name
+keeps only ``A-Z a-z 0-9 . _ -`` of what the SDK sent. The queue message
+carries the path relative to the attachments directory. Files are written
+under a temporary name and renamed, so a reader never sees half a file; an
+envelope sent again writes new files, and digest keeps the first copy.
 
 Durability matches the SQLite queue's default (``synchronous=NORMAL``): the
 file survives the ingest process being killed, not a power cut.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import threading
 from pathlib import Path
 
@@ -42,8 +44,25 @@ def safe_filename(name: object) -> str:
 def attachment_path(
     project_id: int, event_id: str, index: int, filename: object
 ) -> str:
-    """Return the path of an attachment relative to the attachments directory."""
-    return f"{project_id}/{event_id}/{index}-{safe_filename(filename)}"
+    """Return a new path for an attachment, relative to the attachments
+    directory.
+
+    A random part makes every upload a file of its own: anyone holding the
+    public DSN key could otherwise resend an event id and replace the files
+    of an event already stored.
+    """
+    unique = secrets.token_hex(8)
+    return f"{project_id}/{event_id}/{index}-{unique}-{safe_filename(filename)}"
+
+
+def attachment_slot(relative_path: str) -> str:
+    """Return the path without its random part: the same for every upload
+    of the same attachment of the same event, so digest keeps the first."""
+    head, _, name = relative_path.rpartition("/")
+    return f"{head}/{_RANDOM_PART.sub('-', name, count=1)}"
+
+
+_RANDOM_PART = re.compile(r"-[0-9a-f]{16}-")
 
 
 def write_attachment(data_dir: Path, relative_path: str, payload: bytes) -> Path:

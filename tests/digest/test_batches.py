@@ -339,6 +339,29 @@ def test_it_stores_attachments_once(project, settings):
     assert attachment.path == f"attachments/{project.pk}/e1/0-log.txt"
 
 
+def test_it_keeps_the_first_upload_of_an_attachment(project, settings):
+    # An envelope sent again with the same event id (an SDK retry, or
+    # someone holding the DSN key) brings the same attachment in a new file.
+    paths = [f"{project.pk}/{'e' * 32}/0-{random * 16}-log.txt" for random in "ab"]
+    for path, content in zip(paths, (b"original", b"replacement"), strict=True):
+        file = settings.FIXTRAIL_DATA_DIR / "attachments" / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(content)
+        header = {
+            "event_id": "e" * 32,
+            "filename": "log.txt",
+            "content_type": "text/plain",
+            "attachment_type": "event.attachment",
+            "path": path,
+        }
+        queue_payloads(project, [b""], item_type="attachment", **header)
+        digest_queued()
+
+    attachment = Attachment.objects.get()
+    assert attachment.path == f"attachments/{paths[0]}"
+    assert attachment.size == len(b"original")
+
+
 def test_it_records_a_missing_attachment_file_as_an_error(project):
     queue_payloads(
         project,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fixtrail.ingest.attachments import (
@@ -32,7 +34,10 @@ def test_it_makes_safe_file_names(name, expected):
 
 
 def test_it_builds_paths_per_project_and_event():
-    assert attachment_path(7, "a" * 32, 2, "../x.log") == f"7/{'a' * 32}/2-x.log"
+    path = attachment_path(7, "a" * 32, 2, "../x.log")
+    assert re.fullmatch(rf"7/{'a' * 32}/2-[0-9a-f]{{16}}-x\.log", path)
+    # Every upload gets a file of its own, even with the same event id.
+    assert attachment_path(7, "a" * 32, 2, "../x.log") != path
 
 
 def test_it_writes_and_overwrites_files(tmp_path):

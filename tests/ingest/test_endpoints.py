@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
 import tracemalloc
 import zlib
 
@@ -624,7 +625,12 @@ def test_it_stores_attachments_as_files(sdk, project_key, settings):
     headers = [header for header, _ in items]
     project_id = project_key.project_id
     assert [
-        (h["path"], h["filename"], h["content_type"], h["attachment_type"])
+        (
+            re.sub(r"/(\d)-[0-9a-f]{16}-", r"/\1-", h["path"]),
+            h["filename"],
+            h["content_type"],
+            h["attachment_type"],
+        )
         for h in headers
     ] == [
         (
