@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from sentry_sdk.utils import Dsn
+
+from tests.servers import free_port
 
 FIXTRAIL = [sys.executable, "-m", "fixtrail.cli"]
 
@@ -101,12 +102,6 @@ def test_it_explains_a_bad_setting_without_a_traceback(tmp_path, name, value, me
     assert "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -116,7 +111,7 @@ def _get(url: str) -> tuple[int, str]:
 
 
 def test_run_serves_the_first_run_page_and_stops_on_ctrl_c(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = _env(tmp_path, FIXTRAIL_BASE_URL=f"http://127.0.0.1:{port}")
     proc = subprocess.Popen(
         FIXTRAIL + ["run", "--port", str(port), "--workers", "1"],

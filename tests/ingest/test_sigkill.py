@@ -6,13 +6,11 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import orjson
 import pytest
@@ -20,6 +18,7 @@ import pytest
 from fixtrail.ingest.items import decode_item
 from fixtrail.queue import open_queue
 from tests.conftest import REPO_ROOT
+from tests.servers import free_port, server_env, start_granian, wait_until_serving
 
 # Requests sent before the kill; a few hundred keep the test short while
 # leaving many requests in flight when the signal lands.
@@ -27,8 +26,6 @@ EVENTS = 400
 KILL_AFTER_ANSWERS = 150
 SENDER_THREADS = 8
 
-# Granian plus Django start in about a second on the reference machine.
-START_TIMEOUT_SECONDS = 30.0
 
 _SETUP_PROJECT = """
 import django
@@ -42,53 +39,6 @@ project = Project.objects.create(organization=org, slug="backend", name="Backend
 key = ProjectKey.objects.create(project=project)
 print(project.id, key.public_key)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wsgi_target() -> str:
-    """Serve fixtrail.wsgi once it routes the SDK endpoints itself."""
-    from fixtrail import wsgi
-
-    if getattr(wsgi.application, "serves_sdk_endpoints", False):
-        return "fixtrail.wsgi:application"
-    return "tests.ingest.server:application"
-
-
-def _server_env(data_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("FIXTRAIL_")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="fixtrail.settings",
-        FIXTRAIL_DATA_DIR=str(data_dir),
-        FIXTRAIL_SECRET_KEY="test-secret-key-for-the-sigkill-test",
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    return env
-
-
-def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("OPTIONS", "/api/1/envelope/")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            connection.close()
-    raise AssertionError("server did not start")
 
 
 def _sender(port, project_id, public_key, ids, answered, lock, stop):
@@ -124,7 +74,8 @@ def _sender(port, project_id, public_key, ids, answered, lock, stop):
 def test_it_keeps_every_answered_event_after_sigkill(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    env = _server_env(data_dir)
+    port = free_port()
+    env = server_env(data_dir, f"http://127.0.0.1:{port}")
     setup = subprocess.run(
         [sys.executable, "-c", _SETUP_PROJECT],
         env=env,
@@ -134,31 +85,9 @@ def test_it_keeps_every_answered_event_after_sigkill(tmp_path):
         check=True,
     )
     project_id, public_key = setup.stdout.split()
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-ws",
-            "--log-level",
-            "error",
-            _wsgi_target(),
-        ],
-        env=env,
-        cwd=REPO_ROOT,
-        start_new_session=True,
-    )
+    server = start_granian(port, env, workers=2)
     try:
-        _wait_until_serving(port, server)
+        wait_until_serving(port, server, None)
         ids = [uuid.uuid4().hex for _ in range(EVENTS)]
         answered: list[str] = []
         lock = threading.Lock()

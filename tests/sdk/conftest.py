@@ -10,16 +10,11 @@ process itself runs on (PostgreSQL and Redis in CI) is not inherited.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +26,13 @@ import pytest
 from fixtrail.ingest.items import decode_item
 from fixtrail.queue import MAX_READ_BATCH, open_queue
 from tests.conftest import PASSWORD, REPO_ROOT
+from tests.servers import (
+    free_port,
+    server_env,
+    start_granian,
+    stop,
+    wait_until_serving,
+)
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 # npm writes this at the end of every install; older than package-lock.json
@@ -41,12 +43,9 @@ INSTALLED_STAMP = JS_DIR / "node_modules" / ".package-lock.json"
 NPM_TIMEOUT_SECONDS = 300
 # The "engines" range of @sentry/node and @sentry/browser 11.
 MIN_NODE_VERSION = (20, 19)
-# granian and Django start in about a second on the reference machine.
-SERVER_START_TIMEOUT_SECONDS = 30.0
 # Longest any helper process may take (bootstrap, node, digest); each takes
 # a few seconds at most.
 SUBPROCESS_TIMEOUT_SECONDS = 120
-SERVER_STOP_TIMEOUT_SECONDS = 10
 # Reading the queue "claims" messages for this long. Kept tiny so the digest
 # run afterwards gets the same messages again at once: the tests look at
 # what arrived without taking it away from digest.
@@ -134,12 +133,6 @@ def js_packages() -> Path:
     return JS_DIR / "node_modules"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class FixtrailServer:
     """A running Fixtrail (granian + fixtrail.wsgi) with its own data."""
@@ -202,58 +195,14 @@ class FixtrailServer:
         return result.stdout
 
 
-def _server_env(data_dir: Path, base_url: str) -> dict[str, str]:
-    """Return the server's environment: the caller's, minus every FIXTRAIL_
-    setting, plus its own data directory, SQLite database and queue."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("FIXTRAIL_")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="fixtrail.settings",
-        PYTHONPATH=str(REPO_ROOT),
-        FIXTRAIL_DATA_DIR=str(data_dir),
-        FIXTRAIL_DATABASE_URL="sqlite://fixtrail.sqlite3",
-        FIXTRAIL_QUEUE_URL="sqlite://queue.sqlite3",
-        FIXTRAIL_BASE_URL=base_url,
-        FIXTRAIL_SECRET_KEY="sdk-tests-secret-key-not-for-production",
-        FIXTRAIL_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-def _wait_until_serving(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"granian exited with {process.returncode}:\n{log.read_text()}"
-            )
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            # A preflight needs no key and no project: it answers 200 as
-            # soon as the SDK endpoints are up.
-            connection.request("OPTIONS", "/api/1/envelope/")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            connection.close()
-    raise AssertionError(
-        f"granian did not answer within the timeout:\n{log.read_text()}"
-    )
-
-
 @pytest.fixture(scope="module")
 def fixtrail_server(tmp_path_factory) -> Iterator[FixtrailServer]:
     """Start a Fixtrail server for this test module, with one project
     ("shop", bootstrapped as a container would) and nothing else."""
     data_dir = tmp_path_factory.mktemp("fixtrail-data")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = _server_env(data_dir, url)
+    env = server_env(data_dir, url)
     log_path = data_dir / "granian.log"
     server = FixtrailServer(url=url, data_dir=data_dir, env=env, log_path=log_path)
     # Migrates the empty database before granian's workers open it.
@@ -272,43 +221,9 @@ def fixtrail_server(tmp_path_factory) -> Iterator[FixtrailServer]:
     )
     server.project = json.loads(output.splitlines()[-1])
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "granian",
-                "--interface",
-                "wsgi",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                "--no-ws",
-                "--log-level",
-                "warning",
-                "fixtrail.wsgi:application",
-            ],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so teardown reaches granian's workers.
-            start_new_session=True,
-        )
+        process = start_granian(port, env, log=log)
     try:
-        _wait_until_serving(port, process, log_path)
+        wait_until_serving(port, process, log_path)
         yield server
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(SERVER_STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(SERVER_STOP_TIMEOUT_SECONDS)
+        stop(process)
