@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from fixtrail.accounts import setup
 from fixtrail.accounts.access import get_membership
 from fixtrail.accounts.forms import LoginForm, MemberForm, SetupForm, TokenForm
+from fixtrail.accounts.invitations import send_invitation
 from fixtrail.accounts.models import (
     ApiToken,
     MembershipError,
@@ -114,12 +115,14 @@ def members(request: HttpRequest, org_slug: str) -> HttpResponse:
         membership = get_membership(request.user, org_slug, Role.OWNER)
         if form.is_valid():
             try:
-                set_member_role(
+                member = set_member_role(
                     org, form.cleaned_data["email"], form.cleaned_data["role"]
                 )
             except MembershipError as exc:
                 form.add_error(None, str(exc))
             else:
+                if not member.user.has_usable_password():
+                    send_invitation(member.user, org, request.user)
                 messages.success(request, f"{form.cleaned_data['email']} added.")
                 return redirect("accounts:members", org_slug=org.slug)
     ctx = {
