@@ -44,6 +44,9 @@ DEFAULT_SENSITIVE_KEYS = (
     "private_key",
     "privatekey",
     "sentry_key",
+    # A card's security code: short digits the card-number check never sees.
+    "cvv",
+    "cvc",
 )
 
 # Request headers that carry the end user's address through proxies.

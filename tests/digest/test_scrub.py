@@ -34,6 +34,8 @@ def normalize(data, **options):
         ("private_key", True),
         ("privateKey", True),
         ("sentry_key", True),
+        ("cvv", True),
+        ("card_cvc", True),
         ("username", False),
         ("email", False),
         ("ip_address", False),
