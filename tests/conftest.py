@@ -13,6 +13,8 @@ from tests.builders import make_org, make_project, make_user
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "sdk-events"
+# For parametrized tests; empty (so they skip) where the corpus is absent.
+CORPUS_FILES = sorted(CORPUS_DIR.rglob("*.json")) if CORPUS_DIR.is_dir() else []
 PASSWORD = "correct horse battery staple"
 
 

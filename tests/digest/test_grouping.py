@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 
 import orjson
 import pytest
@@ -21,11 +20,8 @@ from fixtrail.digest.grouping import (
 )
 from fixtrail.digest.grouping.v1 import clean_name, file_base_name
 from fixtrail.digest.normalize import normalize_event
+from tests.conftest import CORPUS_DIR, CORPUS_FILES
 
-CORPUS_DIR = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "sdk-events"
-)
-CORPUS_FILES = sorted(CORPUS_DIR.glob("*/*.json")) if CORPUS_DIR.is_dir() else []
 RECEIVED_AT = 1735787045.0
 
 

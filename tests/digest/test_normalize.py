@@ -24,11 +24,7 @@ from fixtrail.digest.normalize import (
     normalize_event,
     parse_timestamp,
 )
-
-CORPUS_DIR = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "sdk-events"
-)
-CORPUS_FILES = sorted(CORPUS_DIR.glob("*/*.json")) if CORPUS_DIR.is_dir() else []
+from tests.conftest import CORPUS_FILES
 
 # 2025-01-02T03:04:05Z, the server clock in every test.
 RECEIVED_AT = 1735787045.0

@@ -4,19 +4,12 @@ envelope, and lands in the queue byte for byte."""
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import pytest
 
 from fixtrail.ingest.envelope import normalize_event_id
-from tests.conftest import CORPUS_DIR
+from tests.conftest import CORPUS_DIR, CORPUS_FILES
 from tests.ingest.conftest import auth_header, envelope, queued_of_type
-
-
-def _corpus_files() -> list[Path]:
-    if not CORPUS_DIR.is_dir():
-        return []
-    return sorted(CORPUS_DIR.rglob("*.json"))
 
 
 def _event_id_in(payload: bytes) -> str | None:
@@ -26,7 +19,7 @@ def _event_id_in(payload: bytes) -> str | None:
 
 
 CORPUS = pytest.mark.parametrize(
-    "path", _corpus_files(), ids=lambda path: str(path.relative_to(CORPUS_DIR))
+    "path", CORPUS_FILES, ids=lambda path: str(path.relative_to(CORPUS_DIR))
 )
 
 
