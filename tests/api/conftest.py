@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from typing import Any
 
-import orjson
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from fixtrail.accounts.models import SCOPES, ApiToken, User
-from fixtrail.digest.worker import digest_once
-from fixtrail.ingest.items import encode_item
 from fixtrail.projects.models import Project
-from fixtrail.queue import open_queue
+from tests.digest.queueing import digest_payloads
 
 ALL_SCOPES = list(SCOPES)
-CONSUMER = "api-tests"
 # When the test events happen, and "now" for tests that freeze the clock:
 # fixed moments, so stats buckets and relative searches are known.
 T0 = dt.datetime(2026, 3, 2, 12, 30, tzinfo=dt.UTC)
@@ -163,26 +157,4 @@ def digest_events(
     Returns the event ids, in order. Each payload happens at ``received_at``
     unless it says otherwise.
     """
-    bodies, ids = [], []
-    for payload in payloads:
-        event_id = uuid.uuid4().hex
-        header = {
-            "type": "event",
-            "project_id": project.pk,
-            "event_id": event_id,
-            "received_at": received_at.timestamp(),
-            "clock_drift": 0.0,
-            "client_ip": "203.0.113.7",
-            "key_id": project.keys.first().pk,
-        }
-        raw = orjson.dumps({"timestamp": received_at.timestamp(), **payload})
-        bodies.append(encode_item(header, raw))
-        ids.append(event_id)
-    queue = open_queue(settings.QUEUE_URL)
-    try:
-        queue.put_many(bodies)
-        while digest_once(queue, CONSUMER):
-            pass
-    finally:
-        queue.close()
-    return ids
+    return digest_payloads(project, payloads, received_at=received_at)

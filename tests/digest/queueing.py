@@ -11,6 +11,7 @@ import orjson
 from django.conf import settings
 
 from fixtrail.digest.batches import BatchResult, digest_messages
+from fixtrail.digest.worker import digest_once
 from fixtrail.ingest.items import encode_item
 from fixtrail.projects.models import Project
 from fixtrail.queue import open_queue
@@ -78,10 +79,12 @@ def queue_payloads(
     **header: Any,
 ) -> list[str]:
     """Queue ``payloads`` for ``project`` as ingest would; return their event
-    ids. Each payload's ``timestamp`` defaults to ``received_at``."""
+    ids. Each payload's ``timestamp`` defaults to ``received_at``, its event
+    id to its own ``event_id`` or a new one."""
     bodies, ids = [], []
     for payload in payloads:
-        event_id = header.get("event_id") or uuid.uuid4().hex
+        own_id = payload.get("event_id") if isinstance(payload, dict) else None
+        event_id = header.get("event_id") or own_id or uuid.uuid4().hex
         if isinstance(payload, dict):
             payload = {"timestamp": received_at.timestamp(), **payload}
             raw = orjson.dumps(payload)
@@ -110,6 +113,21 @@ def queue_bodies(bodies: list[bytes]) -> None:
         queue.put_many(bodies)
     finally:
         queue.close()
+
+
+def digest_payloads(
+    project: Project, payloads: list[dict[str, Any]], *, received_at: dt.datetime
+) -> list[str]:
+    """Queue ``payloads`` and drain the queue with the worker's own unit of
+    work (``digest_once``, at the real time); return the event ids."""
+    ids = queue_payloads(project, payloads, received_at=received_at)
+    queue = open_queue(settings.QUEUE_URL)
+    try:
+        while digest_once(queue, CONSUMER):
+            pass
+    finally:
+        queue.close()
+    return ids
 
 
 def digest_queued(now: dt.datetime | None = None) -> BatchResult:

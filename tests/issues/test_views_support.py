@@ -8,21 +8,14 @@ queues it (fixtrail.ingest.items) and the digest worker's unit of work
 from __future__ import annotations
 
 import copy
-import uuid
 from typing import Any
 
-import orjson
-from django.conf import settings
 from django.utils import timezone
 
-from fixtrail.digest.worker import digest_once
 from fixtrail.events.models import Event
-from fixtrail.ingest.items import encode_item
 from fixtrail.issues.models import Issue
 from fixtrail.projects.models import Project
-from fixtrail.queue import open_queue
-
-CONSUMER = "test-views"
+from tests.digest.queueing import digest_payloads
 
 PYTHON_ERROR: dict[str, Any] = {
     "platform": "python",
@@ -77,30 +70,7 @@ def error_event(**overrides: Any) -> dict[str, Any]:
 
 def send_events(project: Project, payloads: list[dict[str, Any]]) -> list[str]:
     """Queue ``payloads`` as ingest would, digest them, and return their ids."""
-    now = timezone.now().timestamp()
-    bodies, ids = [], []
-    for payload in payloads:
-        event_id = payload.get("event_id") or uuid.uuid4().hex
-        header = {
-            "type": "event",
-            "project_id": project.pk,
-            "event_id": event_id,
-            "received_at": now,
-            "clock_drift": 0.0,
-            "client_ip": "203.0.113.7",
-            "key_id": project.keys.first().pk,
-        }
-        body = orjson.dumps({"timestamp": now, "event_id": event_id, **payload})
-        bodies.append(encode_item(header, body))
-        ids.append(event_id)
-    queue = open_queue(settings.QUEUE_URL)
-    try:
-        queue.put_many(bodies)
-        while digest_once(queue, CONSUMER):
-            pass
-    finally:
-        queue.close()
-    return ids
+    return digest_payloads(project, payloads, received_at=timezone.now())
 
 
 def send_event(project: Project, payload: dict[str, Any]) -> tuple[Issue, Event]:
