@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from fixtrail.queue import QueueUnavailable, open_queue
+from fixtrail.queue import QueueUnavailable, read_backlog
 
 
 @never_cache
@@ -31,9 +31,8 @@ def ready(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # any driver error means "not ready"
         body["database"] = f"error: {exc.__class__.__name__}"
         status = 503
-    queue = open_queue(settings.QUEUE_URL)
     try:
-        backlog = queue.backlog()
+        backlog = read_backlog(settings.QUEUE_URL)
         body["backlog"] = {
             "size": backlog.size,
             "oldest_age_seconds": backlog.oldest_age_seconds,
@@ -41,7 +40,5 @@ def ready(request: HttpRequest) -> JsonResponse:
     except QueueUnavailable as exc:
         body["queue"] = f"error: {exc}"
         status = 503
-    finally:
-        queue.close()
     body["status"] = "ok" if status == 200 else "unavailable"
     return JsonResponse(body, status=status)

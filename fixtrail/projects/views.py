@@ -19,7 +19,7 @@ from fixtrail.projects.access import get_project
 from fixtrail.projects.forms import ProjectCreateForm, ProjectSettingsForm
 from fixtrail.projects.models import ProjectKey, create_project_with_key
 from fixtrail.projects.snippets import setup_snippets
-from fixtrail.queue import Backlog, QueueUnavailable, open_queue
+from fixtrail.queue import Backlog, QueueUnavailable, read_backlog
 
 
 @login_required
@@ -115,13 +115,10 @@ def project_stats(
 
 def _backlog() -> Backlog | None:
     # The page still renders when the queue is down; it says so instead.
-    queue = open_queue(settings.QUEUE_URL)
     try:
-        return queue.backlog()
+        return read_backlog(settings.QUEUE_URL)
     except QueueUnavailable:
         return None
-    finally:
-        queue.close()
 
 
 @login_required

@@ -15,6 +15,7 @@ from fixtrail.queue.base import (
     Queue,
     QueueUnavailable,
     open_queue,
+    read_backlog,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "Queue",
     "QueueUnavailable",
     "open_queue",
+    "read_backlog",
 ]

@@ -161,3 +161,15 @@ def check_read_arguments(count: int, block_ms: int) -> int:
     if block_ms < 0:
         raise ValueError(f"block_ms must not be negative, got {block_ms}")
     return min(count, MAX_READ_BATCH)
+
+
+def read_backlog(url: str, name: str = "events") -> Backlog:
+    """Open the queue at ``url``, read its backlog and close it again.
+
+    For status pages and probes. Raises QueueUnavailable like the queue does.
+    """
+    queue = open_queue(url, name)
+    try:
+        return queue.backlog()
+    finally:
+        queue.close()
