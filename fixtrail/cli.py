@@ -6,6 +6,9 @@ fixtrail worker      the background workers alone (digest and jobs)
 fixtrail bootstrap   scripted, idempotent set-up; prints JSON
 fixtrail check       effective configuration and warnings
 fixtrail manage ...  Django's management commands
+fixtrail NAME ...    an app's own command group (repo, integration, ticket,
+                     alert, ...): the management command NAME of the app
+                     that owns the work
 """
 
 from __future__ import annotations
@@ -271,9 +274,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _app_command(argv: list[str]) -> int | None:
+    """Run ``fixtrail NAME …`` as the management command NAME, if one exists.
+
+    Domain command groups live in the app that owns the work (``repo`` in
+    releases, ``alert`` in alerts, ...), so this module needs no change
+    when an app adds one. Returns None when NAME is no such command.
+    """
+    if not argv or argv[0].startswith("-"):
+        return None
+    _setup_django()
+    from django.core.management import get_commands, load_command_class
+
+    app = get_commands().get(argv[0])
+    if app is None:
+        return None
+    # run_from_argv prints a CommandError as "CommandError: …" and exits 1.
+    load_command_class(app, argv[0]).run_from_argv(["fixtrail", *argv])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fixtrail`` console script."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    builtin = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    if argv and argv[0] not in builtin:
+        code = _app_command(argv)
+        if code is not None:
+            return code
+    args = parser.parse_args(argv)
     return args.func(args)
 
 

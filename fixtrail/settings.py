@@ -96,7 +96,11 @@ INSTALLED_APPS = [
     "fixtrail.events",
     "fixtrail.digest",
     "fixtrail.ingest",
+    "fixtrail.jobs",
+    "fixtrail.releases",
     "fixtrail.integrations",
+    "fixtrail.alerts",
+    "fixtrail.symbols",
     "fixtrail.api",
 ]
 
