@@ -21,6 +21,8 @@ from fixtrail.lib.env import (
     envstr,
     queue_url,
 )
+from fixtrail.lib.outbound import DEFAULT_DENY, parse_networks
+from fixtrail.lib.sealing import derive_key, is_valid_key
 
 BASE_DIR = Path(__file__).resolve().parent
 KiB = 1024
@@ -53,6 +55,20 @@ try:
     SECRET_KEY = _secret_key()
 except FileExistsError:  # another process created it a moment ago
     SECRET_KEY = (DATA_DIR / "secret_key").read_text().strip()
+
+# Keys that seal secrets at rest (tracker tokens, webhook secrets): Fernet
+# keys, newest first. Without them, one is derived from the secret key, so
+# changing the secret key then makes stored secrets unreadable.
+_keys = envsecret("FIXTRAIL_ENCRYPTION_KEYS") or ""
+ENCRYPTION_KEYS = [k.strip() for k in _keys.split(",") if k.strip()] or [
+    derive_key(SECRET_KEY)
+]
+for _key in ENCRYPTION_KEYS:
+    if not is_valid_key(_key):
+        raise ImproperlyConfigured(
+            "FIXTRAIL_ENCRYPTION_KEYS must hold Fernet keys (32 url-safe "
+            "base64-encoded bytes), comma-separated"
+        )
 
 BASE_URL = envstr("FIXTRAIL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
@@ -179,6 +195,14 @@ INGEST_QUOTA_PER_MONTH = envint("FIXTRAIL_QUOTA_PER_MONTH", 0)
 # Web API requests per token per minute (0 turns the limit off).
 API_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_API_RATE_LIMIT_PER_MINUTE", 1200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES
+
+# Networks that outbound calls (webhooks, trackers) may never reach; the
+# operator may add "loopback", "private" or CIDRs.
+_deny = envstr("FIXTRAIL_OUTBOUND_DENY", ",".join(DEFAULT_DENY))
+try:
+    OUTBOUND_DENY_NETWORKS = parse_networks(_deny)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"FIXTRAIL_OUTBOUND_DENY={_deny!r}: {exc}") from None
 
 LOG_LEVEL = envstr("FIXTRAIL_LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -2,6 +2,8 @@
 
 Each turn of the loop:
 
+0. (beside the loop, in a thread: outbound jobs and periodic tasks of the
+   apps, see fixtrail.jobs.runner)
 1. runs the periodic jobs when they are due (retention, ignore expiry,
    settling new issues, event partitions ahead);
 2. digests batches of up to BATCH_SIZE queued items (waiting up to
@@ -52,6 +54,7 @@ from fixtrail.digest.batches import (
     prepare,
     write_batch,
 )
+from fixtrail.jobs.runner import JobRunner
 from fixtrail.queue import Message, Queue, open_queue
 
 logger = logging.getLogger(__name__)
@@ -323,6 +326,9 @@ def run_worker(consumer: str | None = None) -> int:
     gc.freeze()
     pause = FIRST_RETRY_SECONDS
     helper = start_helper()
+    # Outbound jobs (alerts, tickets, notes) run beside digest, in a thread.
+    runner = JobRunner()
+    runner.start()
     logger.info("digest worker %s started", consumer)
     try:
         while not flag.stopping:
@@ -348,8 +354,10 @@ def run_worker(consumer: str | None = None) -> int:
                 _sleep_unless_stopped(pause, flag)
                 pause = min(pause * 2, MAX_RETRY_SECONDS)
     finally:
+        runner.stop()
         helper.shutdown(wait=True, cancel_futures=True)
         queue.close()
+        runner.join()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     logger.info("digest worker %s stopped", consumer)

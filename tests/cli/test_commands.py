@@ -93,6 +93,12 @@ def test_check_is_quiet_on_a_safe_configuration(tmp_path):
         ("FIXTRAIL_QUEUE_URL", "kafka://k:9092", "unsupported scheme 'kafka'"),
         ("FIXTRAIL_DEBUG", "maybe", "FIXTRAIL_DEBUG='maybe' is not a boolean"),
         ("FIXTRAIL_BASE_URL", "errors.example.com", "must be an absolute http(s) URL"),
+        ("FIXTRAIL_ENCRYPTION_KEYS", "short", "must hold Fernet keys"),
+        (
+            "FIXTRAIL_OUTBOUND_DENY",
+            "10.0.0.0/33",
+            "FIXTRAIL_OUTBOUND_DENY='10.0.0.0/33'",
+        ),
     ],
 )
 def test_it_explains_a_bad_setting_without_a_traceback(tmp_path, name, value, message):
@@ -162,3 +168,26 @@ def test_check_warns_about_a_redis_queue_without_persistence(tmp_path):
         conn.config_set("appendonly", appendonly)
     assert result.returncode == 0, result.stderr
     assert "WARNING fixtrail.W007" in result.stdout
+
+
+def test_an_app_command_group_runs_as_fixtrail_name(tmp_path):
+    env = _env(tmp_path)
+    assert _run(["manage", "migrate", "-v", "0"], env).returncode == 0
+    result = _run(["jobs", "run"], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ran 0 jobs"
+
+
+def test_an_app_command_reports_its_error_without_a_traceback(tmp_path):
+    env = _env(tmp_path)
+    assert _run(["manage", "migrate", "-v", "0"], env).returncode == 0
+    result = _run(["jobs", "retry", "999"], env)
+    assert result.returncode == 1
+    assert "no job 999" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_command_is_an_argument_error(tmp_path):
+    result = _run(["frobnicate"], _env(tmp_path))
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
