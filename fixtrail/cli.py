@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -98,6 +99,25 @@ def _web_command(host: str, port: int, workers: int, static_root: str) -> list[s
     ]
 
 
+def _metrics_dir(*, fresh: bool) -> None:
+    """Point prometheus_client's multi-process files at the data dir.
+
+    Every process of this installation on this host (granian's workers,
+    digest workers) writes its counters there and /metrics adds them up.
+    Set before Django (and so prometheus_client) loads, and inherited by
+    children. ``fresh`` empties it: counters restart with ``fixtrail run``.
+    """
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        return
+    data_dir = Path(os.environ.get("FIXTRAIL_DATA_DIR", "data")).resolve()
+    path = data_dir / "metrics"
+    path.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
 def _spawn(command: list[str]) -> subprocess.Popen:
     # Each child gets its own process group, so a Ctrl-C in the terminal
     # reaches only this supervisor, which then sends every child exactly one
@@ -166,6 +186,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _metrics_dir(fresh=True)
     static_root = _prepare(migrate=True)
     print(f"Fixtrail serving on http://{args.host}:{args.port}/", flush=True)
     web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
@@ -174,12 +195,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    _metrics_dir(fresh=False)
     static_root = _prepare(migrate=False)
     web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
     return _supervise([web])
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    _metrics_dir(fresh=False)
     _setup_django()
     from fixtrail.digest.worker import run_worker
 

@@ -90,7 +90,8 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if envbool("FIXTRAIL_BEHIND_PROXY", False):
+BEHIND_PROXY = envbool("FIXTRAIL_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 
@@ -203,6 +204,10 @@ try:
     OUTBOUND_DENY_NETWORKS = parse_networks(_deny)
 except ValueError as exc:
     raise ImproperlyConfigured(f"FIXTRAIL_OUTBOUND_DENY={_deny!r}: {exc}") from None
+
+# Bearer token /metrics requires; without it, only loopback and private
+# addresses may scrape.
+METRICS_TOKEN = envsecret("FIXTRAIL_METRICS_TOKEN") or ""
 
 LOG_LEVEL = envstr("FIXTRAIL_LOG_LEVEL", "INFO").upper()
 LOGGING = {

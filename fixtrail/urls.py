@@ -9,6 +9,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("_health", core_views.health, name="health"),
     path("_ready", core_views.ready, name="ready"),
+    path("metrics", core_views.metrics, name="metrics"),
     # The SDK endpoints come first: /api/<project id>/… is theirs.
     path("", include("fixtrail.ingest.urls")),
     path("api/", include("fixtrail.api.urls")),

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import close_old_connections
 
+from fixtrail.core.metrics import record_batch
 from fixtrail.digest.batches import (
     BatchResult,
     DecodedBatch,
@@ -128,11 +129,25 @@ def digest_once(
         if healthy:
             result.add(digest_messages(healthy))
             queue.ack([m.id for m in healthy])
+            _count(result, len(healthy))
         for message in suspects:
             result.add(_digest_alone(queue, message))
     if totals is not None:
         totals.add(result)
     return len(messages)
+
+
+def _count(result: BatchResult, items: int) -> None:
+    record_batch(
+        items,
+        result.events_stored,
+        result.write_seconds,
+        {
+            "created": result.issues_created,
+            "regressed": result.regressions,
+            "escalated": result.escalations,
+        },
+    )
 
 
 def _prepare_elsewhere(
@@ -221,6 +236,7 @@ def digest_stream(
                     batch.result.prepare_seconds += seconds
                     result = write_batch(batch, prepared)
                     queue.ack([m.id for m in batch.messages])
+                    _count(result, len(batch.messages))
                     done += len(batch.messages)
                     if totals is not None:
                         totals.add(result)

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import connections
 
+from fixtrail.core.metrics import INGEST_REQUESTS
 from fixtrail.ingest.endpoints import IngestRequest, handle_ingest
 from fixtrail.ingest.stats import start_flusher
 
@@ -50,6 +51,7 @@ def wrap(django_app: WSGIApp) -> WSGIApp:
             response = handle_ingest(_ingest_request(environ, match))
         finally:
             _close_stale_connections()
+        INGEST_REQUESTS.labels(response.status_line[:3], match[2]).inc()
         start_response(response.status_line, response.headers)
         return [response.body]
 
