@@ -14,6 +14,7 @@ fixtrail NAME ...    an app's own command group (repo, integration, ticket,
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from fixtrail.lib.processes import die_with_parent
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -123,7 +126,12 @@ def _spawn(command: list[str]) -> subprocess.Popen:
     # reaches only this supervisor, which then sends every child exactly one
     # SIGTERM. granian stops uncleanly when a second signal arrives during
     # its graceful shutdown and would leave its workers running.
-    return subprocess.Popen(command, process_group=0)
+    return subprocess.Popen(
+        command,
+        process_group=0,
+        # The supervisor runs no threads, so a pre-exec hook is safe here.
+        preexec_fn=functools.partial(die_with_parent, os.getpid()),
+    )
 
 
 def _supervise(children: list[subprocess.Popen]) -> int:

@@ -56,6 +56,7 @@ from fixtrail.digest.batches import (
     write_batch,
 )
 from fixtrail.jobs.runner import JobRunner
+from fixtrail.lib.processes import die_with_parent
 from fixtrail.queue import Message, Queue, open_queue
 
 logger = logging.getLogger(__name__)
@@ -160,17 +161,19 @@ def _prepare_elsewhere(
     return prepared, time.perf_counter() - started
 
 
-def _enter_helper() -> None:
+def _enter_helper(parent: int) -> None:
     """Set up the forked helper process.
 
     It inherits the parent's open database and queue connections and must
     never use or close them (closing a PostgreSQL connection sends the
     server a goodbye for the parent's session); it touches no database, and
     leaves through os._exit, which runs no finalizers. Stopping is the
-    parent's business: the helper ignores Ctrl-C and dies on SIGTERM.
+    parent's business: the helper ignores Ctrl-C and dies on SIGTERM, which
+    it also gets when the parent dies.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
 
 
 def start_helper() -> Executor:
@@ -184,9 +187,16 @@ def start_helper() -> Executor:
     time the database spends in C code or in its server without the GIL.
     """
     if "fork" in multiprocessing.get_all_start_methods():
-        return ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("fork"), initializer=_enter_helper
+        executor = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_enter_helper,
+            initargs=(os.getpid(),),
         )
+        # Fork now, while the process is small and before the job runner's
+        # thread starts, rather than on the first batch.
+        executor.submit(int).result()
+        return executor
     return ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
 
 
