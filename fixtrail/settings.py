@@ -193,6 +193,10 @@ INGEST_MAX_ATTACHMENT_BYTES = envint("FIXTRAIL_INGEST_MAX_ATTACHMENT_BYTES", 100
 INGEST_MAX_ENVELOPE_BYTES = envint("FIXTRAIL_INGEST_MAX_ENVELOPE_BYTES", 200 * MiB)
 INGEST_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_RATE_LIMIT_PER_MINUTE", 0)
 INGEST_QUOTA_PER_MONTH = envint("FIXTRAIL_QUOTA_PER_MONTH", 0)
+# Items waiting for digest past which ingest answers 429 (0: no bound).
+# 100,000 items are 0.3-1 GB of queue (SQLite file or Redis memory) and
+# about a minute of digest at its measured rate.
+QUEUE_MAX_ITEMS = envint("FIXTRAIL_QUEUE_MAX_ITEMS", 100_000)
 # Web API requests per token per minute (0 turns the limit off).
 API_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_API_RATE_LIMIT_PER_MINUTE", 1200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixtrail.ingest.keys import forget_keys
+from fixtrail.ingest.outbox import forget_backlog
 from fixtrail.ingest.stats import STATS
 from tests.builders import make_org, make_project, make_user
 
@@ -42,9 +43,11 @@ def isolated_data(settings, tmp_path):
     # Ingest keeps a DSN key cache and stats counts per process; a test
     # must see neither from an earlier one (ids repeat after rollbacks).
     forget_keys()
+    forget_backlog()
     STATS.clear()
     yield tmp_path
     forget_keys()
+    forget_backlog()
     STATS.clear()
 
 

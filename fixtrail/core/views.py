@@ -45,6 +45,8 @@ def ready(request: HttpRequest) -> JsonResponse:
         body["backlog"] = {
             "size": backlog.size,
             "oldest_age_seconds": backlog.oldest_age_seconds,
+            # Past it ingest answers 429; None when unbounded.
+            "max_size": settings.QUEUE_MAX_ITEMS or None,
         }
     except QueueUnavailable as exc:
         body["queue"] = f"error: {exc}"

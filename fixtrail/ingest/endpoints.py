@@ -60,7 +60,7 @@ from fixtrail.ingest.exceptions import (
 )
 from fixtrail.ingest.items import ATTACHMENT, EVENT, FEEDBACK, USER_REPORT, encode_item
 from fixtrail.ingest.keys import KeyInfo, lookup_key
-from fixtrail.ingest.outbox import enqueue
+from fixtrail.ingest.outbox import check_room, enqueue
 from fixtrail.ingest.ratelimits import applicable_limits, rate_limit_headers
 from fixtrail.ingest.reports import (
     category_for_item,
@@ -230,6 +230,8 @@ def _accept(context: _Context) -> IngestResponse:
     else:
         data = decompress(body, encoding, settings.INGEST_MAX_EVENT_BYTES)
         context.plan = _plan_security(data, context)
+    # Before the rate limits, so a full queue spends nobody's quota.
+    check_room(len(context.plan.queued))
     _check_rate_limits(context)
     _enqueue_plan(context)
     _count_accepted(context)

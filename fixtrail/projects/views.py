@@ -109,6 +109,7 @@ def project_stats(
         "sessions": stats.session_table(project, since.date()),
         "errors": stats.recent_processing_errors(project),
         "backlog": _backlog(),
+        "queue_max_items": settings.QUEUE_MAX_ITEMS,
     }
     return render(request, "projects/stats.html", ctx)
 

@@ -17,6 +17,7 @@ def test_it_is_ready_with_database_and_queue(client):
     assert body["database"] == "ok"
     assert body["queue"] == "ok"
     assert body["backlog"]["size"] == 0
+    assert body["backlog"]["max_size"] == 100_000
 
 
 @pytest.mark.django_db

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from fixtrail.ingest.outbox import forget_backlog
 from fixtrail.ingest.stats import STATS, flush_stats
 from tests.builders import make_project
 from tests.ingest.conftest import (
@@ -562,6 +563,41 @@ def test_it_counts_refused_events_as_rate_limited(sdk, project_key):
         ("error", "accepted", None, 1),
         ("error", "rate_limited", "key_rate_limit", 1),
     ]
+
+
+def test_it_answers_429_when_the_queue_is_full(sdk, project_key, settings):
+    settings.QUEUE_MAX_ITEMS = 2
+    answers = [_post_event(sdk, project_key, new_event_id()) for _ in range(3)]
+    assert [answer.status for answer in answers] == [200, 200, 429]
+    refused = answers[2]
+    assert refused.headers["retry-after"] == "60"
+    assert refused.headers["x-sentry-rate-limits"] == (
+        "60:error;default;security;attachment:organization:queue_full"
+    )
+    assert refused.json() == {
+        "detail": "the server's event queue is full (2 items wait for digest); "
+        "retry later"
+    }
+    assert len(queued_of_type("event")) == 2
+
+
+def test_a_full_queue_spends_no_quota(sdk, project_key, settings):
+    settings.QUEUE_MAX_ITEMS = 1
+    project = project_key.project
+    project.quota_per_month = 2
+    project.save(update_fields=["quota_per_month"])
+    assert _post_event(sdk, project_key, new_event_id()).status == 200
+    assert _post_event(sdk, project_key, new_event_id()).status == 429
+    # Digest made room: the quota still has its second item.
+    queued()
+    forget_backlog()
+    assert _post_event(sdk, project_key, new_event_id()).status == 200
+
+
+def test_an_unbounded_queue_takes_everything(sdk, project_key, settings):
+    settings.QUEUE_MAX_ITEMS = 0
+    answers = [_post_event(sdk, project_key, new_event_id()) for _ in range(3)]
+    assert [answer.status for answer in answers] == [200, 200, 200]
 
 
 # Queue failures

@@ -60,6 +60,7 @@ def test_it_shows_the_queue_backlog(alice_client, project):
     queue_payloads(project, [{"message": "waiting"}], received_at=timezone.now())
     body = alice_client.get(STATS).content.decode()
     assert "1 item waiting for digest, the oldest for" in body
+    assert "Past 100000 waiting, ingest refuses new events (429)" in body
 
 
 def test_it_says_when_the_queue_is_unreachable(alice_client, project, settings):
