@@ -149,9 +149,13 @@ def follow_activity(now: dt.datetime) -> int:
         .filter(linked)
         .values_list("pk", flat=True)
     )
+    rules = list(
+        AutoTicketRule.objects.filter(is_enabled=True).select_related("integration")
+    )
     for activity in rows:
         if activity.kind == Activity.Kind.FIRST_SEEN:
-            _apply_rules(activity.issue, now)
+            if rules:
+                _apply_rules(activity.issue, rules, now)
         elif activity.pk in with_links:
             _push_for(activity)
     if rows and rows[-1].pk > cursor.position:
@@ -190,11 +194,7 @@ def _push_for(activity: Activity) -> None:
         )
 
 
-def _apply_rules(issue: Issue, now: dt.datetime) -> None:
-    rules = AutoTicketRule.objects.filter(
-        is_enabled=True,
-        integration__organization_id=issue.project.organization_id,
-    ).select_related("integration")
+def _apply_rules(issue: Issue, rules: list[AutoTicketRule], now: dt.datetime) -> None:
     for rule in rules:
         if not rule.integration.covers(issue):
             continue

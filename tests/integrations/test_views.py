@@ -212,3 +212,22 @@ def test_it_validates_a_rules_search(client, alice, gitlab_integration):
     assert [r.query for r in gitlab_integration.rules.all()] == ["level:fatal"]
     assert "is:nonsense" not in [r.query for r in gitlab_integration.rules.all()]
     assert response.status_code == 200
+
+
+def test_it_finds_issues_with_tracker_tickets_by_is_linked(
+    client, bob, project, issue, jira_integration
+):
+    other = make_issue(project, title="KeyError: unlinked one")
+    ExternalIssueLink.objects.create(
+        issue=issue, integration=jira_integration, provider="jira", external_id="OPS-2"
+    )
+    client.force_login(bob)
+    linked = client.get(
+        "/organizations/acme/projects/backend/", {"query": "is:linked"}
+    ).content.decode()
+    unlinked = client.get(
+        "/organizations/acme/projects/backend/", {"query": "is:unlinked"}
+    ).content.decode()
+    assert "OPS-2" in linked and issue.title in linked
+    assert other.title not in linked
+    assert other.title in unlinked and "OPS-2" not in unlinked
