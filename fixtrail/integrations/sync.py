@@ -230,10 +230,12 @@ def push_state(payload: dict, now: dt.datetime) -> dict | None:
         return None
     client = tracker(link.integration.kind).client(link.integration)
     close = bool(payload["close"])
-    current = client.get(link.external_id)
-    client.comment(link.external_id, payload["comment"])
-    ticket = current
-    if (current.state == "closed") != close:
+    ticket = client.get(link.external_id)
+    # A ticket someone already closed needs no "resolved" comment; a
+    # regression is worth a comment even on a ticket still open.
+    if not (close and ticket.state == "closed"):
+        client.comment(link.external_id, payload["comment"])
+    if (ticket.state == "closed") != close:
         ticket = client.set_closed(link.external_id, close)
     fields = {"state": ticket.state, "synced_at": now}
     if ticket.updated_at is not None:

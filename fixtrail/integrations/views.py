@@ -33,6 +33,7 @@ from fixtrail.integrations.models import (
 )
 from fixtrail.integrations.registry import TRACKERS, tracker
 from fixtrail.integrations.sync import apply_change
+from fixtrail.integrations.templatetags.tickets import panel_context
 from fixtrail.issues.forms import selected_issues
 from fixtrail.issues.models import Issue
 from fixtrail.issues.search import SearchError
@@ -180,8 +181,6 @@ def _back(issue: Issue) -> HttpResponse:
 def ticket_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The tickets panel alone (htmx refreshes it while a ticket is filed)."""
     issue, membership = issue_for(request.user, str(pk))
-    from fixtrail.integrations.templatetags.tickets import panel_context
-
     ctx = panel_context(issue, membership.has_role(Role.MEMBER))
     return render(request, "integrations/_tickets.html", ctx)
 

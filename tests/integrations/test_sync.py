@@ -135,3 +135,31 @@ def test_it_resolves_the_issue_when_a_poll_finds_the_ticket_closed(
     assert link.state == "closed"
     issue.refresh_from_db()
     assert issue.status == "resolved"
+
+
+def test_it_leaves_a_ticket_closed_by_hand_without_a_comment(
+    issue, alice, gitlab, gitlab_integration
+):
+    link = _file(issue, gitlab_integration)
+    gitlab.issues[1]["state"] = "closed"
+    resolve_issues([issue], user=alice, how="now", now=timezone.now())
+    follow_activity(timezone.now())
+    run_until_idle()
+    assert 1 not in gitlab.comments
+    assert gitlab.calls("PUT", "/api/v4/projects/group%2Fapp/issues/1") == []
+    link.refresh_from_db()
+    assert link.state == "closed"
+
+
+def test_it_comments_on_an_open_ticket_when_the_issue_regresses(
+    issue, github, github_integration
+):
+    _file(issue, github_integration)
+    Activity.objects.create(issue=issue, kind=Activity.Kind.REGRESSION, data={})
+    follow_activity(timezone.now())
+    run_until_idle()
+    assert github.comments[1] == [
+        f"Regressed in Fixtrail: a new event arrived: "
+        f"http://127.0.0.1:8000/issues/{issue.pk}/"
+    ]
+    assert github.calls("PATCH", "/repos/acme/app/issues/1") == []
