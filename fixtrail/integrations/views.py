@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -261,7 +262,12 @@ def bulk_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     slug = request.POST.get("project", "")
     project = get_object_or_404(Project, organization=org, slug=slug) if slug else None
     back = request.POST.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
+    if not (
+        back.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
         back = project.get_absolute_url() if project else org.get_absolute_url()
     try:
         issues = list(

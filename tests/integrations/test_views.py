@@ -231,3 +231,15 @@ def test_it_finds_issues_with_tracker_tickets_by_is_linked(
     assert "OPS-2" in linked and issue.title in linked
     assert other.title not in linked
     assert other.title in unlinked and "OPS-2" not in unlinked
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/"])
+def test_it_never_sends_the_bulk_action_off_site(
+    client, bob, issue, gitlab_integration, target
+):
+    client.force_login(bob)
+    response = client.post(
+        "/organizations/acme/issues/tickets/",
+        {"issue": [issue.pk], "integration": "gitlab", "next": target},
+    )
+    assert response["Location"] == "/organizations/acme/"
