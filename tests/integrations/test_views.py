@@ -243,3 +243,16 @@ def test_it_never_sends_the_bulk_action_off_site(
         {"issue": [issue.pk], "integration": "gitlab", "next": target},
     )
     assert response["Location"] == "/organizations/acme/"
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "github", "jira"])
+def test_it_never_echoes_a_token_back(client, org, alice, kind):
+    client.force_login(alice)
+    response = client.post(
+        f"/organizations/acme/integrations/add/{kind}/", {"token": "tok-SECRET-1"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="token"' in page
+    assert "tok-SECRET-1" not in page
+    assert not Integration.objects.exists()

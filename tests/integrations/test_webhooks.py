@@ -245,3 +245,27 @@ def test_it_rejects_a_body_that_is_not_json(client, gitlab_integration):
         headers={"X-Gitlab-Token": gitlab_integration.webhook_secret},
     )
     assert response.status_code == 400
+
+
+def test_it_checks_the_signature_before_reading_the_body(client, github_integration):
+    response = client.post(
+        f"/hooks/tickets/{github_integration.hook_id}/",
+        b"{not json",
+        content_type="application/json",
+        headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": "sha256=00"},
+    )
+    # 403, not 400: an unsigned body is never parsed.
+    assert response.status_code == 403
+
+
+def test_it_registers_its_jobs_and_periodic_tasks_with_the_runner():
+    from fixtrail.jobs.registry import HANDLERS, PERIODIC
+
+    assert {
+        "integrations.create_ticket",
+        "integrations.refresh_ticket",
+        "integrations.push_state",
+        "integrations.check",
+    } <= set(HANDLERS)
+    assert PERIODIC["integrations.follow_activity"].seconds == 10
+    assert PERIODIC["integrations.poll_tickets"].seconds == 300
