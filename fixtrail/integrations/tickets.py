@@ -15,6 +15,7 @@ Steps of filing a ticket:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -174,9 +175,11 @@ def request_ticket(
     ticket when it runs (auto-ticket rules)."""
     if not integration.covers(issue):
         raise TicketError("That tracker is not connected to this issue's project.")
+    job_key = f"ticket:{issue.pk}:{integration.pk}:{key}"[:200]
     payload: dict = {
         "issue": issue.pk,
         "integration": integration.pk,
+        "key": job_key,
         "user": user.pk if user else None,
         "origin": origin,
     }
@@ -192,7 +195,7 @@ def request_ticket(
     return enqueue(
         CREATE_JOB,
         payload,
-        key=f"ticket:{issue.pk}:{integration.pk}:{key}"[:200],
+        key=job_key,
         owner=f"issue:{issue.pk}",
     )
 
@@ -238,6 +241,13 @@ def _record_link(
     return link
 
 
+def request_marker(key: str) -> str:
+    """Return the line that ends a ticket's body and names its request, so
+    a retry can find a ticket an earlier try filed."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"Filed by Fixtrail (request {digest})"
+
+
 def file_ticket(payload: dict) -> dict:
     """Create the ticket a job describes and link it; return its URL.
 
@@ -255,7 +265,13 @@ def file_ticket(payload: dict) -> dict:
     else:
         draft = draft_ticket(issue, integration)
     client = tracker(integration.kind).client(integration)
-    ticket = client.create(draft.title, draft.body, draft.labels, draft.assignee)
+    # An earlier try may have filed the ticket and lost the answer (a
+    # timeout, a worker killed): the marker in the body finds it.
+    marker = request_marker(payload["key"]) if payload.get("key") else ""
+    ticket = client.find(marker) if marker else None
+    if ticket is None:
+        body = f"{draft.body}\n\n{marker}" if marker else draft.body
+        ticket = client.create(draft.title, body, draft.labels, draft.assignee)
     link = _record_link(
         issue,
         integration,

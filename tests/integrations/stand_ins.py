@@ -47,6 +47,9 @@ class StandIn:
     comments: dict = field(default_factory=dict)
     # Answer the next request with this status instead (a tracker outage).
     fail_next: int = 0
+    # Carry out the next create but answer 502, as when the answer is lost
+    # on the way back (a timeout after the tracker acted).
+    lose_next_create: bool = False
     ticks: int = 0
     url: str = ""
 
@@ -81,6 +84,13 @@ class StandIn:
                 )
                 stand_in.requests.append(seen)
                 status, answer = stand_in.dispatch(seen)
+                if (
+                    stand_in.lose_next_create
+                    and status == 201
+                    and (seen.path.endswith("/issues") or seen.path.endswith("/issue"))
+                ):
+                    stand_in.lose_next_create = False
+                    status, answer = 502, {"message": "Bad Gateway"}
                 data = b"" if answer is None else json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -133,6 +143,7 @@ class GitLab(StandIn):
             ("GET", r"/api/v4/users", self.users),
             ("GET", rf"/api/v4/projects/{p}", self.get_project),
             ("POST", rf"/api/v4/projects/{p}/issues", self.create),
+            ("GET", rf"/api/v4/projects/{p}/issues", self.search),
             ("GET", rf"/api/v4/projects/{p}/issues/(\d+)", self.get),
             ("PUT", rf"/api/v4/projects/{p}/issues/(\d+)", self.edit),
             ("POST", rf"/api/v4/projects/{p}/issues/(\d+)/notes", self.note),
@@ -149,8 +160,11 @@ class GitLab(StandIn):
             "issues_enabled": True,
         }
 
-    def _issue(self, iid: int) -> dict:
-        return self.issues[iid]
+    def search(self, seen: Seen) -> tuple[int, object]:
+        if seen.query.get("in") != ["description"]:
+            return 400, {"error": "in does not have a valid value"}
+        text = seen.query.get("search", [""])[0]
+        return 200, [i for i in self.issues.values() if text in i["description"]]
 
     def create(self, seen: Seen) -> tuple[int, object]:
         body = seen.body or {}
@@ -214,10 +228,16 @@ class GitHub(StandIn):
             ("GET", r"/user", lambda s: (200, {"login": "fixer"})),
             ("GET", rf"/repos/{r}", self.get_repo),
             ("POST", rf"/repos/{r}/issues", self.create),
+            ("GET", rf"/repos/{r}/issues", self.list_issues),
             ("GET", rf"/repos/{r}/issues/(\d+)", self.get),
             ("PATCH", rf"/repos/{r}/issues/(\d+)", self.edit),
             ("POST", rf"/repos/{r}/issues/(\d+)/comments", self.comment),
         ]
+
+    def list_issues(self, seen: Seen) -> tuple[int, object]:
+        newest = sorted(self.issues.values(), key=lambda i: -i["number"])
+        size = int(seen.query.get("per_page", ["30"])[0])
+        return 200, newest[:size]
 
     def get_repo(self, seen: Seen) -> tuple[int, object]:
         return 200, {
@@ -304,6 +324,7 @@ class Jira(StandIn):
             ("GET", rf"/rest/api/3/project/{k}", self.get_project),
             ("GET", r"/rest/api/3/project/([A-Z]+)", self.no_project),
             ("POST", r"/rest/api/3/issue", self.create),
+            ("GET", r"/rest/api/3/search/jql", self.search),
             ("GET", rf"/rest/api/3/issue/({k}-\d+)", self.get),
             ("POST", rf"/rest/api/3/issue/({k}-\d+)/comment", self.comment),
             ("GET", rf"/rest/api/3/issue/({k}-\d+)/transitions", self.transitions),
@@ -349,6 +370,17 @@ class Jira(StandIn):
             "key": key,
             "self": f"{self.url}/rest/api/3/issue/100",
         }
+
+    def search(self, seen: Seen) -> tuple[int, object]:
+        jql = seen.query.get("jql", [""])[0]
+        if jql != f'project = "{self.key}" ORDER BY created DESC':
+            return 400, {"errorMessages": [f"Unexpected JQL {jql!r}"]}
+        found = []
+        for key, issue in reversed(self.issues.items()):
+            status = {"statusCategory": {"key": issue["category"]}}
+            fields = {**issue["fields"], "updated": issue["updated"], "status": status}
+            found.append({"key": key, "fields": fields})
+        return 200, {"issues": found}
 
     def get(self, seen: Seen, key: str) -> tuple[int, object]:
         issue = self.issues.get(key)

@@ -10,12 +10,13 @@ from fixtrail.integrations.tickets import (
     compose_ticket_body,
     draft_ticket,
     link_ticket,
+    request_marker,
     request_ticket,
     ticket_requests,
     tickets_created,
 )
 from fixtrail.jobs.models import Job
-from fixtrail.jobs.runner import run_until_idle
+from fixtrail.jobs.runner import retry_now, run_until_idle
 from tests.builders import make_issue
 
 
@@ -50,7 +51,10 @@ def test_it_files_a_ticket_as_a_job_and_links_it(issue, gitlab, gitlab_integrati
     assert (
         gitlab.issues[1]["title"] == f"BACKEND-{issue.short_id}: ValueError: bad thing"
     )
-    assert gitlab.issues[1]["description"] == draft.body
+    # The body ends with the request's marker, which a retry looks for.
+    assert gitlab.issues[1]["description"] == (
+        f"{draft.body}\n\n{request_marker(job.key)}"
+    )
     job.refresh_from_db()
     assert job.result["url"] == link.url
 
@@ -149,3 +153,35 @@ def test_it_counts_tickets_filed_from_errors_per_project_and_tracker(
         {"project": "backend", "tracker": "gitlab", "count": 1},
         {"project": "backend", "tracker": "jira", "count": 1},
     ]
+
+
+@pytest.mark.parametrize(
+    "server, fixture",
+    [
+        ("gitlab", "gitlab_integration"),
+        ("github", "github_integration"),
+        ("jira", "jira_integration"),
+    ],
+)
+def test_it_files_once_when_the_trackers_answer_was_lost(
+    request, issue, server, fixture
+):
+    stand_in = request.getfixturevalue(server)
+    integration = request.getfixturevalue(fixture)
+    stand_in.lose_next_create = True
+    job = request_ticket(
+        issue, integration, key="k", user=None, draft=draft_ticket(issue, integration)
+    )
+    run_until_idle()
+    job.refresh_from_db()
+    assert job.state == Job.State.PENDING
+    assert job.last_error.endswith('answered 502: {"message": "Bad Gateway"}')
+    # The tracker did file it; the retry finds it instead of filing again.
+    assert len(stand_in.issues) == 1
+    retry_now(job)
+    run_until_idle()
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE
+    assert len(stand_in.issues) == 1
+    link = ExternalIssueLink.objects.get(issue=issue)
+    assert job.result["url"] == link.url

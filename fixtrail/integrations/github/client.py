@@ -24,6 +24,9 @@ from fixtrail.integrations.base import (
 
 NAME = "GitHub"
 API_VERSION = "2022-11-28"
+# Newest issues read when looking for one an earlier try filed: a retry
+# comes within the hour, when few others were filed.
+FIND_WINDOW = 30
 
 
 class Client:
@@ -82,6 +85,28 @@ class Client:
             "POST", f"{self.repo}/issues", f"repository {self.target}", json=fields
         )
         return _ticket(issue)
+
+    def find(self, marker: str) -> Ticket | None:
+        """Return a recent issue whose body holds ``marker``, if any.
+
+        Reads the newest issues rather than the search API, whose index
+        lags behind by up to minutes.
+        """
+        found = self._call(
+            "GET",
+            f"{self.repo}/issues",
+            f"repository {self.target}",
+            params={
+                "state": "all",
+                "sort": "created",
+                "direction": "desc",
+                "per_page": str(FIND_WINDOW),
+            },
+        )
+        for issue in found if isinstance(found, list) else []:
+            if marker in str(issue.get("body") or ""):
+                return _ticket(issue)
+        return None
 
     def get(self, external_id: str) -> Ticket:
         """Return issue number ``external_id``."""

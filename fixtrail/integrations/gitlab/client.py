@@ -85,6 +85,20 @@ class Client:
         )
         return _ticket(issue)
 
+    def find(self, marker: str) -> Ticket | None:
+        """Return the issue whose description holds ``marker``, if any
+        (GitLab searches descriptions in its database, without lag)."""
+        found = self._call(
+            "GET",
+            f"{self.project}/issues",
+            f"project {self.target}",
+            params={"search": marker, "in": "description", "per_page": "5"},
+        )
+        for issue in found if isinstance(found, list) else []:
+            if marker in str(issue.get("description") or ""):
+                return _ticket(issue)
+        return None
+
     def get(self, external_id: str) -> Ticket:
         """Return the issue with iid ``external_id``."""
         issue = self._call(

@@ -27,6 +27,8 @@ from fixtrail.integrations.base import (
 
 NAME = "Jira"
 _URL = re.compile(r"https?://\S+")
+# Newest issues read when looking for one an earlier try filed.
+FIND_WINDOW = 30
 
 
 class Client:
@@ -98,6 +100,33 @@ class Client:
     def web_url(self, external_id: str) -> str:
         """The issue's page, built without a call."""
         return f"{self.site}/browse/{external_id}"
+
+    def find(self, marker: str) -> Ticket | None:
+        """Return a recent issue of the project whose description holds
+        ``marker``, if any (JQL by creation date, not the text index,
+        which lags)."""
+        found = self._call(
+            "GET",
+            f"{self.root}/search/jql",
+            f"project {self.target}",
+            params={
+                "jql": f'project = "{self.target}" ORDER BY created DESC',
+                "fields": "status,updated,summary,description",
+                "maxResults": str(FIND_WINDOW),
+            },
+        )
+        for issue in (found or {}).get("issues") or []:
+            fields = issue.get("fields") or {}
+            if marker in document_text(fields.get("description")):
+                key = str(issue.get("key"))
+                return Ticket(
+                    external_id=key,
+                    url=self.web_url(key),
+                    state=status_state(fields.get("status")),
+                    updated_at=parse_time(fields.get("updated")),
+                    title=str(fields.get("summary") or ""),
+                )
+        return None
 
     def get(self, external_id: str) -> Ticket:
         """Return the issue with key ``external_id``."""
@@ -218,3 +247,23 @@ def _inline(lines: list[str]) -> list[dict]:
         if start < len(line):
             nodes.append({"type": "text", "text": line[start:]})
     return nodes
+
+
+def document_text(doc: object) -> str:
+    """Return the text of an Atlassian Document, lines joined by newlines."""
+    out: list[str] = []
+
+    def walk(node: object) -> None:
+        if not isinstance(node, dict):
+            return
+        if node.get("type") == "text":
+            out.append(str(node.get("text", "")))
+        elif node.get("type") == "hardBreak":
+            out.append("\n")
+        for child in node.get("content") or []:
+            walk(child)
+        if node.get("type") in ("paragraph", "codeBlock"):
+            out.append("\n")
+
+    walk(doc)
+    return "".join(out)
