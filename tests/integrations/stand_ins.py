@@ -413,17 +413,3 @@ class Jira(StandIn):
         self.issues[key]["category"] = CATEGORY[chosen]
         self.issues[key]["updated"] = self._stamp()
         return 204, None
-
-
-def document_text(doc: dict) -> str:
-    """The plain text of an Atlassian Document (for assertions)."""
-    out = []
-
-    def walk(node: dict) -> None:
-        if node.get("type") == "text":
-            out.append(node["text"])
-        for child in node.get("content", []):
-            walk(child)
-
-    walk(doc)
-    return "".join(out)

@@ -7,8 +7,9 @@ import pytest
 
 from fixtrail.integrations.base import TrackerError
 from fixtrail.integrations.connections import check_integration
+from fixtrail.integrations.jira.client import document_text
 from fixtrail.integrations.registry import tracker
-from tests.integrations.stand_ins import START, document_text
+from tests.integrations.stand_ins import START
 
 
 def _client(integration):
@@ -129,7 +130,7 @@ def test_it_files_a_jira_issue_as_a_document(jira, jira_integration):
         "paragraph",
         "codeBlock",
     ]
-    assert document_text(fields["description"]) == "Errorapp.py:3 in f"
+    assert document_text(fields["description"]) == "Error\napp.py:3 in f\n"
 
 
 def test_it_moves_a_jira_issue_through_done_and_back(jira, jira_integration):

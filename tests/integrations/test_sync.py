@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from fixtrail.integrations.jira.client import document_text
 from fixtrail.integrations.models import AutoTicketRule, ExternalIssueLink
 from fixtrail.integrations.sync import follow_activity, poll_links
 from fixtrail.integrations.tickets import draft_ticket, request_ticket
@@ -13,7 +14,6 @@ from fixtrail.issues.actions import resolve_issues
 from fixtrail.issues.models import Activity
 from fixtrail.jobs.runner import run_until_idle
 from tests.builders import make_issue
-from tests.integrations.stand_ins import document_text
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_it_reopens_the_ticket_with_the_new_events_link_on_regression(
     (comment,) = jira.comments["OPS-1"]
     assert document_text(comment) == (
         "Regressed in Fixtrail: a new event arrived in release 2.0: "
-        f"http://127.0.0.1:8000/issues/{issue.pk}/events/{'a' * 32}/"
+        f"http://127.0.0.1:8000/issues/{issue.pk}/events/{'a' * 32}/\n"
     )
 
 
