@@ -224,6 +224,8 @@ def activity_detail(activity: Activity) -> str:
             return f"in commit {data.get('commit', '')}"
         if how == "next_release":
             return "in the next release"
+        if data.get("ticket"):
+            return f"because ticket {data['ticket']} was closed"
         return ""
     if kind == Activity.Kind.IGNORED:
         return _ignore_detail(data)
