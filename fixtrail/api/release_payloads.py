@@ -163,3 +163,33 @@ def release_payload(
             "buildHash": None,
         },
     }
+
+
+def with_release_record(issue: Issue, nested: dict) -> dict:
+    """Return an issue's nested release (``firstRelease``/``lastRelease``)
+    with what the stored release knows: commits, last commit, deploys
+    (a few queries; unchanged when no release row exists)."""
+    release = Release.objects.filter(
+        organization_id=issue.project.organization_id, version=nested["version"]
+    ).first()
+    if release is None:
+        return nested
+    rows = list(
+        release.release_commits.select_related(
+            "commit__repository", "commit__merge_request__repository"
+        ).order_by("order", "pk")
+    )
+    last_deploy = release.deploys.order_by("-finished_at", "-pk").first()
+    return {
+        **nested,
+        "id": release.pk,
+        "ref": release.ref or None,
+        "url": release.url or None,
+        "dateCreated": iso(release.created_at),
+        "dateReleased": iso(release.released_at),
+        "commitCount": len(rows),
+        "lastCommit": commit_payload(rows[0].commit) if rows else None,
+        "authors": _authors([r.commit for r in rows]),
+        "deployCount": release.deploys.count(),
+        "lastDeploy": deploy_payload(last_deploy) if last_deploy else None,
+    }

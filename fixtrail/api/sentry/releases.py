@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Router
+from ninja import Router, Status
 
 from fixtrail.accounts.models import Organization, Role
 from fixtrail.api.access import event_for, membership_for, project_for
@@ -114,8 +114,8 @@ def organization_releases(
     ]
 
 
-@router.post(ORG_RELEASES, auth=WRITE)
-def create_release(request: HttpRequest, response: HttpResponse, org_slug: str) -> dict:
+@router.post(ORG_RELEASES, auth=WRITE, response={201: dict, 208: dict})
+def create_release(request: HttpRequest, org_slug: str) -> Status:
     """Create a release (``releases new``); 208 when it existed."""
     membership = membership_for(request.user, org_slug, Role.MEMBER)
     body = _body(request)
@@ -135,8 +135,7 @@ def create_release(request: HttpRequest, response: HttpResponse, org_slug: str) 
         refs=_list_of(body, "refs"),
         commits=_list_of(body, "commits"),
     )
-    response.status_code = 201 if created else 208
-    return release_payload(release, now=now)
+    return Status(201 if created else 208, release_payload(release, now=now))
 
 
 @router.get(ORG_RELEASE, auth=READ)
@@ -189,10 +188,8 @@ def deploys(
     return [deploy_payload(d) for d in page_rows(request, response, rows)]
 
 
-@router.post(ORG_RELEASE + "deploys/", auth=WRITE)
-def create_deploy(
-    request: HttpRequest, response: HttpResponse, org_slug: str, version: str
-) -> dict:
+@router.post(ORG_RELEASE + "deploys/", auth=WRITE, response={201: dict})
+def create_deploy(request: HttpRequest, org_slug: str, version: str) -> Status:
     """Record a deploy of a release (``deploys new``); 201."""
     membership = membership_for(request.user, org_slug, Role.MEMBER)
     release = _release(membership.organization, version)
@@ -207,8 +204,7 @@ def create_deploy(
         started_at=parse_time(body.get("dateStarted")),
         finished_at=parse_time(body.get("dateFinished")),
     )
-    response.status_code = 201
-    return deploy_payload(deploy)
+    return Status(201, deploy_payload(deploy))
 
 
 @router.get(ORG_RELEASE + "commits/", auth=READ)
