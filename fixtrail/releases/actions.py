@@ -64,6 +64,8 @@ def _set_commits(
         if commits is not None:
             set_release_commits(release, commits)
         if refs is not None:
+            if not all(isinstance(r, dict) for r in refs):
+                raise CommitError("Each ref must be an object.")
             set_release_refs(
                 release,
                 [
