@@ -163,3 +163,16 @@ def split_short_id(short_id: str) -> tuple[str, int] | None:
         return prefix, int(number, 36)
     except ValueError:
         return None
+
+
+def commit_url(provider: str, repository_url: str, sha: str) -> str:
+    """Return a commit's web page on GitLab or GitHub ("" for a plain git
+    repository, whose host's pages are unknown)."""
+    base = web_base(repository_url)
+    if not base or not sha:
+        return ""
+    if provider == GITLAB:
+        return f"{base}/-/commit/{sha}"
+    if provider == GITHUB:
+        return f"{base}/commit/{sha}"
+    return ""
