@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from fixtrail.jobs.registry import PermanentFailure, handler
+from fixtrail.jobs.registry import PermanentFailure, RetryLater, handler
 from fixtrail.jobs.runner import enqueue
 from fixtrail.releases import messages
 from fixtrail.releases.fixes import resolve_fixed_issues
@@ -250,7 +250,8 @@ def read_commits(payload: dict) -> dict:
     except ProviderError as exc:
         if exc.permanent:
             raise PermanentFailure(exc.message) from None
-        raise
+        # The host may answer next time: retried with the usual backoff.
+        raise RetryLater(exc.message) from None
     if infos:
         store_commits(release, repository, infos)
     return {"commits": len(infos)}

@@ -68,7 +68,14 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], *, cwd: Path | None, timeout: float) -> str:
+def _run(
+    args: list[str],
+    *,
+    cwd: Path | None,
+    timeout: float,
+    what: str = "",
+    secret: str = "",
+) -> str:
     try:
         done = subprocess.run(
             ["git", *args],
@@ -79,10 +86,16 @@ def _run(args: list[str], *, cwd: Path | None, timeout: float) -> str:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise ProviderError(f"git {args[0]} took longer than {timeout:.0f} s") from None
+        raise ProviderError(
+            f"git {what or args[0]} took longer than {timeout:.0f} s"
+        ) from None
     if done.returncode != 0:
         error = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ProviderError(f"git {args[0]} failed: {error[-1] if error else '?'}")
+        last = error[-1] if error else "?"
+        if secret:
+            # The message may quote the URL, which carries the token.
+            last = last.replace(quote(secret, safe=""), "***").replace(secret, "***")
+        raise ProviderError(f"git {what or args[0]} failed: {last}")
     return done.stdout.decode("utf-8", "replace")
 
 
@@ -164,6 +177,8 @@ class GitProvider:
             ],
             cwd=self.path,
             timeout=FETCH_TIMEOUT_SECONDS,
+            what="fetch",
+            secret=self.repository.token,
         )  # fmt: skip
 
     def has_mirror(self) -> bool:
