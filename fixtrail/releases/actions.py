@@ -299,8 +299,13 @@ def add_repository(
     if provider not in Repository.Provider.values:
         raise ReleaseError(f"Unknown provider {provider!r}: use gitlab, github or git.")
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        valid = valid and (parts.port or 0) >= 0
+    except ValueError:
+        valid = False
+    if not valid or any(c.isspace() for c in url):
         raise ReleaseError("The repository URL must be an http(s) URL.")
     if len(url) > 500 or (token and len(token) > 1000):
         raise ReleaseError("That URL or token is too long.")

@@ -115,10 +115,15 @@ def merge_request_of(message: str) -> MergeRequestRef | None:
 def web_base(repository_url: str) -> str:
     """Return a repository's web address from its web or clone URL
     ("https://host/group/project"), or "" when it is not http(s)."""
-    parts = urlsplit(repository_url.strip())
+    try:
+        parts = urlsplit(repository_url.strip())
+        port = parts.port
+    except ValueError:
+        # "http://[" or a port beyond 65535: not a page to link.
+        return ""
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ""
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    host = parts.hostname + (f":{port}" if port else "")
     path = parts.path.rstrip("/")
     path = path.removesuffix(".git")
     return f"{parts.scheme}://{host}{path}"

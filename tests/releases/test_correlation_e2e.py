@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from fixtrail.issues.models import Activity, Issue, Status
 from fixtrail.jobs.runner import run_until_idle
@@ -224,6 +225,12 @@ def test_it_finds_the_merge_request_that_broke_checkout_and_the_fix(
     assert regression.data["release"] == "shop@1.2"
     assert regression.data["commit"] == fix
     assert regression.data["merge_request"] == "acme/shop!8"
+    browser = Client()
+    browser.force_login(alice)
+    page = browser.get(f"/issues/{issue.pk}/").content.decode()
+    assert "in release shop@1.2, despite the fix in acme/shop!8" in page
+    assert "Fix that did not hold" in page
+    assert "Introduced by" in page
 
     listed = cli("releases", "list")
     assert "shop@1.2" in listed and "shop@1.1" in listed

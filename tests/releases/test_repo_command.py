@@ -72,6 +72,10 @@ def test_it_lists_repositories(project):
          "no project 'acme/nope' (write it as ORG/PROJECT)"),
         (["--project", "acme/backend", "--provider", "git", "--url", "file:///etc"],
          "The repository URL must be an http(s) URL."),
+        (["--project", "acme/backend", "--provider", "git", "--url", "http://["],
+         "The repository URL must be an http(s) URL."),
+        (["--project", "acme/backend", "--provider", "git", "--url", "https://a:99999/"],
+         "The repository URL must be an http(s) URL."),
     ],
 )  # fmt: skip
 def test_it_refuses_bad_input(project, args, message):
