@@ -193,3 +193,17 @@ def with_release_record(issue: Issue, nested: dict) -> dict:
         "deployCount": release.deploys.count(),
         "lastDeploy": deploy_payload(last_deploy) if last_deploy else None,
     }
+
+
+def in_commit_payload(issue: Issue) -> dict:
+    """Return the commit an issue was resolved in, in Sentry's commit shape
+    (just its id when the commit is not stored); runs a query."""
+    commit = (
+        Commit.objects.filter(
+            sha=issue.resolved_in_commit,
+            repository__organization_id=issue.project.organization_id,
+        )
+        .select_related("repository", "merge_request__repository")
+        .first()
+    )
+    return commit_payload(commit) if commit else {"id": issue.resolved_in_commit}

@@ -598,7 +598,11 @@ def issue_detail_payload(issue: Issue, *, user: User, now: dt.datetime) -> dict:
     ).count()
     # Releases sentry-cli or digest recorded carry their commits and
     # deploys (GitLab links lastCommit); imported here to avoid a cycle.
-    from fixtrail.api.release_payloads import with_release_record
+    from fixtrail.api.release_payloads import in_commit_payload, with_release_record
+
+    if payload["statusDetails"].get("inCommit"):
+        # The fixing commit in full, with its merge request (Sentry's shape).
+        payload["statusDetails"]["inCommit"] = in_commit_payload(issue)
 
     payload.update(
         {

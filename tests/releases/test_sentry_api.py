@@ -213,3 +213,18 @@ def test_it_has_no_committers_without_commits(alice_api, project):
         f"/api/0/projects/acme/backend/events/{event_id}/committers/"
     )
     assert response.status_code == 404
+
+
+def test_it_puts_the_fixing_commit_in_the_status_details(alice_api, org, project):
+    digest_events(project, [python_error(release="shop@1.0")])
+    issue = project.issues.get()
+    make_commit(
+        make_repository(org),
+        SHA2,
+        message=f"Fix the view (#31)\n\nFixes {issue.short_id_display}",
+    )
+    body = alice_api.get(f"/api/0/issues/{issue.pk}/").json()
+    assert body["status"] == "resolved"
+    in_commit = body["statusDetails"]["inCommit"]
+    assert (in_commit["id"], in_commit["pullRequest"]["id"]) == (SHA2, "31")
+    assert in_commit["repository"]["name"] == "acme/shop"
