@@ -97,8 +97,11 @@ def _releases(issue: Issue) -> list[Release]:
     return [first, *earlier]
 
 
-def _blamed_sha(release: Release, frame: ranking.Frame, files: list[CommitFile]):
-    """Ask git blame which commit last changed the crashing line."""
+def _blamed_sha(
+    release: Release, frame: ranking.Frame, files: list[CommitFile]
+) -> tuple[int, str] | None:
+    """Ask git blame which commit last changed the crashing line; return
+    (repository id, sha) or None."""
     from fixtrail.releases.providers.git import GitProvider
 
     if frame.lineno is None:
