@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("fixtrail.projects.urls")),
     path("", include("fixtrail.issues.urls")),
     path("", include("fixtrail.integrations.urls")),
+    path("", include("fixtrail.releases.urls")),
 ]

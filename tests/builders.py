@@ -47,3 +47,44 @@ def make_issue(project: Project, **overrides) -> Issue:
         **overrides,
     }
     return Issue.objects.create(project=project, **fields)
+
+
+def make_repository(org: Organization, name: str = "acme/shop", **overrides):
+    from fixtrail.releases.models import Repository
+
+    fields = {
+        "provider": "gitlab",
+        "url": f"https://gitlab.example.com/{name}",
+    } | overrides
+    projects = fields.pop("projects", list(org.projects.all()))
+    repository = Repository.objects.create(organization=org, name=name, **fields)
+    repository.projects.add(*projects)
+    return repository
+
+
+def make_release(org: Organization, version: str = "shop@1.0", **overrides):
+    from fixtrail.releases.models import Release
+
+    projects = overrides.pop("projects", list(org.projects.all()))
+    release = Release.objects.create(organization=org, version=version, **overrides)
+    release.projects.add(*projects)
+    return release
+
+
+def make_commit(repository, sha: str, message: str = "Change", files=(), **overrides):
+    """Store a commit through the real commit ingest (files and merge
+    requests included) and return it."""
+    from fixtrail.releases.commits import store_commits
+    from fixtrail.releases.providers.base import CommitInfo
+
+    release = overrides.pop("release", None)
+    info = CommitInfo(
+        sha=sha,
+        message=message,
+        author_name=overrides.pop("author_name", "Alice Liddell"),
+        author_email=overrides.pop("author_email", "alice@example.org"),
+        authored_at=overrides.pop("authored_at", None),
+        files=[(path, "M") for path in files],
+    )
+    (commit,) = store_commits(release, repository, [info])
+    return commit

@@ -596,15 +596,25 @@ def issue_detail_payload(issue: Issue, *, user: User, now: dt.datetime) -> dict:
         project_id=issue.project_id,
         event_id__in=Event.objects.filter(issue=issue).values("event_id"),
     ).count()
+    # Releases sentry-cli or digest recorded carry their commits and
+    # deploys (GitLab links lastCommit); imported here to avoid a cycle.
+    from fixtrail.api.release_payloads import in_commit_payload, with_release_record
+
+    if payload["statusDetails"].get("inCommit"):
+        # The fixing commit in full, with its merge request (Sentry's shape).
+        payload["statusDetails"]["inCommit"] = in_commit_payload(issue)
+
     payload.update(
         {
-            "firstRelease": release_payload(
-                issue.first_release, releases.get(issue.first_release)
+            "firstRelease": with_release_record(
+                issue,
+                release_payload(issue.first_release, releases.get(issue.first_release)),
             )
             if issue.first_release
             else None,
-            "lastRelease": release_payload(
-                issue.last_release, releases.get(issue.last_release)
+            "lastRelease": with_release_record(
+                issue,
+                release_payload(issue.last_release, releases.get(issue.last_release)),
             )
             if issue.last_release
             else None,

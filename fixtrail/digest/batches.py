@@ -94,6 +94,8 @@ from fixtrail.issues.models import (
 )
 from fixtrail.projects.models import Project
 from fixtrail.queue import Message
+from fixtrail.releases.fixes import fix_details
+from fixtrail.releases.recording import record_event_releases
 
 logger = logging.getLogger(__name__)
 
@@ -727,13 +729,19 @@ def _apply_regressions(
                     event_received_at=event.received_at,
                     release_first_seen=first_seen,
                 ):
+                    # A fix-by-commit regression names its fix.
+                    fix = fix_details(project_id, issue.resolved_in_commit)
                     for name, value in REGRESSED_FIELDS.items():
                         setattr(issue, name, value)
                     activities.append(
                         Activity(
                             issue=issue,
                             kind=Activity.Kind.REGRESSION,
-                            data={"release": event.release, "event_id": event.event_id},
+                            data={
+                                "release": event.release,
+                                "event_id": event.event_id,
+                                **fix,
+                            },
                             created_at=now,
                         )
                     )
@@ -1094,6 +1102,7 @@ def write(
     with transaction.atomic():
         _write_events(prepared.events, configs, now, result)
         _write_others(prepared, now, result)
+        record_event_releases({(e.project_id, e.release) for e in prepared.events}, now)
     return result
 
 

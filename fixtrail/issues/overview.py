@@ -242,6 +242,10 @@ def activity_detail(activity: Activity) -> str:
         )
     if kind == Activity.Kind.PRIORITY:
         return f"from {_priority(data.get('from'))} to {_priority(data.get('to'))}"
+    if kind == Activity.Kind.REGRESSION and data.get("commit"):
+        # A fix-by-commit regression (fixtrail.releases.fixes) names its fix.
+        fix = data.get("merge_request") or str(data["commit"])[:12]
+        return f"in release {data.get('release', '')}, despite the fix in {fix}"
     if kind in (Activity.Kind.REGRESSION, Activity.Kind.FIRST_SEEN) and data.get(
         "release"
     ):

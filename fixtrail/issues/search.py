@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from fixtrail.releases import search_terms
+
 if TYPE_CHECKING:
     from django.db.models import Q, QuerySet
 
@@ -69,6 +71,8 @@ KEYS = {
     "lastseen": "last_seen",
     "timesseen": "times_seen",
     "user.email": "user_email",
+    "commit": "commit",
+    "mr": "merge_request",
 }
 # Keys whose value is a comparison or a time, never a list.
 NUMBER_KINDS = {"times_seen"}
@@ -267,6 +271,12 @@ def _term(token: _Token) -> Term:
 
 def _check_values(kind: str, key: str, values: tuple[str, ...]) -> None:
     for value in values:
+        if kind in ("commit", "merge_request"):
+            try:
+                (search_terms.check_commit if kind == "commit" else
+                 search_terms.parse_merge_request)(value)  # fmt: skip
+            except search_terms.TermError as exc:
+                raise SearchError(str(exc)) from None
         if kind == "is" and value.lower() not in IS_VALUES:
             raise SearchError(
                 f'Unknown value "{value}" for is:. Use one of: {", ".join(IS_VALUES)}.'
@@ -363,6 +373,10 @@ def _condition(term: Term, user: Any, now: datetime) -> Q:
         return _compare(field, term.op, term.value)
     if kind == "user_email":
         return _user_email_condition(term.value)
+    if kind == "commit":
+        return _any(search_terms.commit_condition(v) for v in term.value)
+    if kind == "merge_request":
+        return _any(search_terms.merge_request_condition(v) for v in term.value)
     if kind == "text":
         return _any(
             Q(title__icontains=value)

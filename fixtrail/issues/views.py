@@ -47,6 +47,7 @@ from fixtrail.issues.models import Issue, Priority, SavedSearch
 from fixtrail.issues.search import Page, SearchError, quote_term
 from fixtrail.projects.access import get_project
 from fixtrail.projects.models import Project
+from fixtrail.releases.overview import issue_overview
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -289,6 +290,7 @@ def _issue_page(
         "releases": overview.seen_in(issue, "release"),
         "environments": overview.seen_in(issue, "environment"),
         "activity": _activity_rows(issue),
+        "correlation": issue_overview(issue),
         "comment_form": CommentForm(),
         "now": now,
         **_events_context(issue, "", None),

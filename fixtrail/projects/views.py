@@ -76,6 +76,7 @@ def project_settings(
         "snippets": setup_snippets(key.dsn, org_slug, project.slug) if key else [],
         "form": form,
         "can_edit": can_edit,
+        "repositories": project.repositories.order_by("name"),
     }
     return render(request, "projects/settings.html", ctx)
 

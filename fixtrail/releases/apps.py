@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class ReleasesConfig(AppConfig):
     name = "fixtrail.releases"
     label = "releases"
+
+    def ready(self) -> None:
+        # Registers the job that reads a range of commits from a repository.
+        from fixtrail.releases import commits  # noqa: F401

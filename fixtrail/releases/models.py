@@ -26,6 +26,8 @@ class Release(models.Model):
     ref = models.CharField(max_length=250, blank=True)
     url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # sentry-cli's dateStarted: when the build of this release began.
+    started_at = models.DateTimeField(null=True, blank=True)
     # Set by `sentry-cli releases finalize`; None while still being built.
     released_at = models.DateTimeField(null=True, blank=True)
 
@@ -38,6 +40,17 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+    def head_commits(self) -> list[Commit]:
+        """Return the newest commit of each repository in this release
+        (runs a query)."""
+        heads: dict[int, Commit] = {}
+        rows = self.release_commits.select_related(
+            "commit__repository", "commit__merge_request"
+        ).order_by("order", "pk")
+        for row in rows:
+            heads.setdefault(row.commit.repository_id, row.commit)
+        return list(heads.values())
 
 
 class Deploy(models.Model):

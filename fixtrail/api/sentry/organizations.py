@@ -9,6 +9,7 @@ from fixtrail.accounts.models import Organization
 from fixtrail.api.access import membership_for
 from fixtrail.api.auth import optional_token, scoped
 from fixtrail.api.pagination import page_rows
+from fixtrail.api.release_payloads import repository_payload
 from fixtrail.api.serializers import (
     auth_payload,
     organization_payload,
@@ -62,11 +63,8 @@ def organization_projects(
 
 @router.get("/organizations/{org_slug}/repos/", auth=scoped("org:read"))
 def repositories(request: HttpRequest, response: HttpResponse, org_slug: str) -> list:
-    """List the organization's code repositories.
-
-    Fixtrail keeps no repositories yet (releases and commits will bring
-    them), so the list is empty; GitLab then links its issues through
-    ``/issues/{id}/plugins/gitlab/link/``.
-    """
-    membership_for(request.user, org_slug)
-    return page_rows(request, response, [])
+    """List the organization's code repositories (``repos list``, and
+    what ``set-commits`` checks names against)."""
+    membership = membership_for(request.user, org_slug)
+    repos = membership.organization.repositories.order_by("name", "pk")
+    return [repository_payload(r) for r in page_rows(request, response, repos)]
