@@ -32,6 +32,8 @@ from fixtrail.issues import display, overview
 from fixtrail.issues.models import Issue
 from fixtrail.jobs.models import Job
 from fixtrail.jobs.runner import enqueue
+from fixtrail.releases.overview import commit_link
+from fixtrail.releases.suspects import suspect_commits
 
 CREATE_JOB = "integrations.create_ticket"
 REFRESH_JOB = "integrations.refresh_ticket"
@@ -127,7 +129,7 @@ def compose_ticket_body(issue: Issue) -> str:
     The one place a ticket's text is written; reads the latest event and
     the project (a few queries). Sections, in order: the error, the facts
     (counts, users, seen, releases), the top in-app frames, the link back.
-    Suspect commits and the merge request belong after the frames.
+    Then the suspect commits, each with the merge request that brought it.
     """
     lines = [f"**{issue.type or 'Error'}**: {issue.value or issue.title}", ""]
     if issue.culprit:
@@ -147,8 +149,31 @@ def compose_ticket_body(issue: Issue) -> str:
         lines += ["Top in-app frames:", "", "```"]
         lines += [_frame_line(frame) for frame in frames]
         lines += ["```", ""]
+    lines += _suspect_lines(issue)
     lines.append(f"Fixtrail issue {issue.short_id_display}: {issue_url(issue)}")
     return "\n".join(lines)
+
+
+def _suspect_lines(issue: Issue) -> list[str]:
+    """The suspect commits and the merge requests that brought them in."""
+    suspects = suspect_commits(issue, limit=3)
+    if not suspects:
+        return []
+    lines = ["Suspect commits:", ""]
+    for suspect in suspects:
+        commit = suspect.commit
+        # Commit messages are the team's own text, but a backtick in one
+        # must not break out of the code span.
+        subject = commit.message.split("\n", 1)[0].replace("`", "'")[:120]
+        url = commit_link(commit)
+        sha = f"`{commit.sha[:12]}`"
+        line = f"- {f'[{sha}]({url})' if url else sha} {subject}"
+        line += f" ({commit.author_name or commit.author_email}; {suspect.reason})"
+        request = commit.merge_request
+        if request is not None:
+            line += f", introduced by [!{request.number}]({request.url})"
+        lines.append(line)
+    return [*lines, ""]
 
 
 def draft_ticket(issue: Issue, integration: Integration) -> TicketDraft:

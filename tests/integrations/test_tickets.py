@@ -17,7 +17,11 @@ from fixtrail.integrations.tickets import (
 )
 from fixtrail.jobs.models import Job
 from fixtrail.jobs.runner import retry_now, run_until_idle
-from tests.builders import make_issue
+from fixtrail.releases.commits import store_commits
+from fixtrail.releases.models import Release
+from fixtrail.releases.providers.base import CommitInfo
+from tests.api.conftest import digest_events, python_error
+from tests.builders import make_issue, make_repository
 
 
 @pytest.fixture
@@ -185,3 +189,30 @@ def test_it_files_once_when_the_trackers_answer_was_lost(
     assert len(stand_in.issues) == 1
     link = ExternalIssueLink.objects.get(issue=issue)
     assert job.result["url"] == link.url
+
+
+def test_it_names_the_suspect_commit_and_its_merge_request(org, project):
+    digest_events(project, [python_error(release="shop@1.0")])
+    store_commits(
+        Release.objects.get(),
+        make_repository(org),
+        [
+            CommitInfo(
+                sha="d" * 40,
+                message="Speed up the `index`\n\nSee merge request acme/shop!5",
+                author_name="Bob",
+                files=[("src/app/views.py", "M")],
+            )
+        ],
+    )
+    body = compose_ticket_body(project.issues.get())
+    assert "Suspect commits:" in body
+    assert (
+        f"- [`dddddddddddd`](https://gitlab.example.com/acme/shop/-/commit/{'d' * 40})"
+        " Speed up the 'index' (Bob; changed src/app/views.py, in the stack trace)"
+        ", introduced by [!5](https://gitlab.example.com/acme/shop/-/merge_requests/5)"
+    ) in body
+
+
+def test_it_leaves_suspects_out_without_commits(issue):
+    assert "Suspect commits" not in compose_ticket_body(issue)
