@@ -7,6 +7,13 @@ from django.utils import timezone
 from fixtrail.accounts.models import Membership, Organization, Role, User
 from fixtrail.issues.models import Issue
 from fixtrail.projects.models import Project, ProjectKey
+from fixtrail.releases.models import (
+    Commit,
+    MergeRequest,
+    Release,
+    ReleaseCommit,
+    Repository,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -47,3 +54,41 @@ def make_issue(project: Project, **overrides) -> Issue:
         **overrides,
     }
     return Issue.objects.create(project=project, **fields)
+
+
+def make_repository(
+    org: Organization, provider: str, url: str, **overrides
+) -> Repository:
+    fields = {"name": "acme/backend", "token": "", **overrides}
+    return Repository.objects.create(
+        organization=org, provider=provider, url=url, **fields
+    )
+
+
+def make_release(
+    org: Organization, version: str, projects: tuple = (), **overrides
+) -> Release:
+    release = Release.objects.create(organization=org, version=version, **overrides)
+    release.projects.set(projects)
+    return release
+
+
+def make_commit(
+    repository: Repository,
+    sha: str,
+    release: Release | None = None,
+    order: int = 0,
+    **overrides,
+) -> Commit:
+    fields = {"message": f"Change {sha[:7]}", "author_name": "Dana", **overrides}
+    commit = Commit.objects.create(repository=repository, sha=sha, **fields)
+    if release is not None:
+        ReleaseCommit.objects.create(release=release, commit=commit, order=order)
+    return commit
+
+
+def make_merge_request(
+    repository: Repository, number: int, **overrides
+) -> MergeRequest:
+    fields = {"title": f"Change number {number}", "author": "dana", **overrides}
+    return MergeRequest.objects.create(repository=repository, number=number, **fields)
