@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from fixtrail.issues.actions import resolve_issues
 from fixtrail.issues.models import Issue
 from fixtrail.jobs import runner
 from fixtrail.jobs.models import Job
@@ -30,19 +29,11 @@ from tests.builders import (
 )
 from tests.digest.queueing import T0, digest_queued, python_error, queue_payloads
 from tests.releases.standins import GitHubStandIn, GitLabStandIn
+from tests.releases.support import add_events, seed_release
 
 TOKEN = "glpat-feedback-token"
 HOUR = dt.timedelta(hours=1)
 NOTES = "/api/v4/projects/acme%2Fbackend/merge_requests"
-
-
-def _events(project, moment, release, count=1, **fields):
-    payloads = [
-        python_error(release=release, environment="production", **fields)
-        for _ in range(count)
-    ]
-    queue_payloads(project, payloads, received_at=moment)
-    digest_queued(now=moment)
 
 
 @pytest.fixture
@@ -62,23 +53,7 @@ def repository(org, project, gitlab):
 
 @pytest.fixture
 def release(org, project, repository):
-    """Release 2.0 holds merge requests !7 and !8; 1.0 came before it.
-
-    In 2.0, KeyError is new (3 events) and ValueError, first seen in 1.0
-    and resolved since, regressed; ZeroDivisionError stayed in 1.0."""
-    make_release(org, "1.0", [project])
-    release = make_release(org, "2.0", [project])
-    for number, sha in ((7, "a" * 40), (8, "b" * 40)):
-        mr = make_merge_request(repository, number, title=f"Change {number}")
-        make_commit(repository, sha, release=release, merge_request=mr)
-    _events(project, T0, "1.0", function="parse_quantity")
-    _events(project, T0, "1.0", type_="ZeroDivisionError", function="average")
-    resolve_issues(
-        Issue.objects.filter(type="ValueError"), user=None, how="now", now=T0 + HOUR
-    )
-    _events(project, T0 + 2 * HOUR, "2.0", function="parse_quantity")
-    _events(project, T0 + 2 * HOUR, "2.0", 3, type_="KeyError", function="lookup")
-    return release
+    return seed_release(org, project, repository)
 
 
 def _deploy(release, ago: dt.timedelta = 2 * HOUR, environment="production"):
@@ -130,7 +105,7 @@ def _b36(issue: Issue) -> str:
 def test_it_edits_its_note_rather_than_posting_again(release, gitlab):
     request_release_feedback(release)
     runner.run_until_idle()
-    _events(release.projects.get(), T0 + 3 * HOUR, "2.0", type_="OSError")
+    add_events(release.projects.get(), T0 + 3 * HOUR, "2.0", type_="OSError")
 
     second = request_release_feedback(release)
     runner.run_until_idle()
