@@ -51,8 +51,9 @@ from fixtrail.releases.merge_requests import (
     API_PROVIDERS,
     attributed_issues,
     can_use_api,
+    reference,
 )
-from fixtrail.releases.models import Deploy, MergeRequest, Release, Repository
+from fixtrail.releases.models import Deploy, MergeRequest, Release
 from fixtrail.releases.providers.base import provider_for
 
 NOTE_KIND = "releases.write_merge_request_note"
@@ -269,7 +270,6 @@ def build_report(merge_request: MergeRequest, environment: str = "") -> NoteRepo
     per release it is in)."""
     repository = merge_request.repository
     org_slug = repository.organization.slug
-    sign = "#" if repository.provider == Repository.Provider.GITHUB else "!"
     releases = []
     for found in attributed_issues(merge_request, environment, limit=NOTE_ISSUES)[
         :NOTE_RELEASES
@@ -296,7 +296,7 @@ def build_report(merge_request: MergeRequest, environment: str = "") -> NoteRepo
             )
         )
     return NoteReport(
-        reference=f"{sign}{merge_request.number}",
+        reference=reference(merge_request),
         releases=tuple(releases),
         environment=environment,
         page_url=merge_request_page(merge_request, org_slug),

@@ -39,6 +39,13 @@ def repository_owner(repository: Repository) -> str:
     return f"releases.repository:{repository.pk}"
 
 
+def reference(merge_request: MergeRequest) -> str:
+    """Return how its host names a merge request: "!7" (GitLab) or "#7"
+    (GitHub); reads merge_request.repository."""
+    github = merge_request.repository.provider == Repository.Provider.GITHUB
+    return f"{'#' if github else '!'}{merge_request.number}"
+
+
 def can_use_api(repository: Repository) -> bool:
     """Return True when Fixtrail can call the repository's host API: a
     GitLab or GitHub repository with an access token."""
