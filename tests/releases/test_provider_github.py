@@ -203,3 +203,13 @@ def test_it_waits_for_a_spent_rate_limit_until_its_reset(repository, github):
 )
 def test_it_reads_how_long_a_host_asks_to_wait(headers, expected):
     assert retry_after(httpx.Headers(headers), NOW) == expected
+
+
+def test_it_writes_a_new_comment_when_its_comment_was_deleted(repository, github):
+    note_id = provider_for(repository).upsert_note(12, "again", note_id="4242")
+
+    assert note_id == "9001"
+    assert github.calls() == [
+        "PATCH /api/v3/repos/acme/backend/issues/comments/4242",
+        "POST /api/v3/repos/acme/backend/issues/12/comments",
+    ]

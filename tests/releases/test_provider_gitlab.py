@@ -209,3 +209,15 @@ def test_it_calls_a_server_error_worth_retrying(repository, gitlab):
         provider_for(repository).upsert_note(7, "body")
 
     assert gitlab.notes == {}
+
+
+def test_it_writes_a_new_note_when_it_may_no_longer_edit_its_note(repository, gitlab):
+    gitlab.fail_next("PUT", ".*/notes/55", 403, {}, {"message": "403 Forbidden"})
+
+    note_id = provider_for(repository).upsert_note(7, "again", note_id="55")
+
+    assert note_id == "9001"
+    assert gitlab.calls() == [
+        "PUT /git/api/v4/projects/acme%2Fbackend/merge_requests/7/notes/55",
+        "POST /git/api/v4/projects/acme%2Fbackend/merge_requests/7/notes",
+    ]

@@ -188,8 +188,10 @@ class GitHub:
                 )
                 return note_id
             except rest.ProviderRefused as exc:
-                # Someone deleted the comment: write a new one.
-                if exc.status != 404:
+                # The comment was deleted (404), or the token now belongs to
+                # someone who may not edit it (403): write a new one. When
+                # the token cannot write at all, that write says so.
+                if exc.status not in (403, 404):
                     raise
         response = rest.call(
             SERVICE,

@@ -200,9 +200,10 @@ class GitLab:
                 )
                 return note_id
             except rest.ProviderRefused as exc:
-                # Someone deleted the note: write a new one. Any other
-                # refusal (token, access) stands.
-                if exc.status != 404:
+                # The note was deleted (404), or the token now belongs to
+                # someone who may not edit it (403): write a new one. When
+                # the token cannot write at all, that write says so.
+                if exc.status not in (403, 404):
                     raise
         response = rest.call(
             SERVICE,
