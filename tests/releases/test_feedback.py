@@ -11,6 +11,7 @@ from django.utils import timezone
 from fixtrail.issues.models import Issue
 from fixtrail.jobs import runner
 from fixtrail.jobs.models import Job
+from fixtrail.jobs.registry import PERIODIC
 from fixtrail.releases.feedback import (
     DEPLOY_KIND,
     NOTE_KIND,
@@ -298,3 +299,13 @@ def test_it_comments_on_github_pull_requests_and_edits_the_comment(
     ]
     assert "### Fixtrail: errors after #12" in github.notes[12][9001]
     assert github.unexpected == []
+
+
+def test_it_sweeps_for_missed_deploys_as_a_periodic_task(release):
+    missed = _deploy(release)
+
+    PERIODIC["releases.deploy_feedback_sweep"].run(timezone.now())
+
+    job = Job.objects.get(kind=DEPLOY_KIND)
+    assert job.key == f"mr-feedback:deploy:{missed.pk}"
+    assert PERIODIC["releases.deploy_feedback_sweep"].seconds == 300
