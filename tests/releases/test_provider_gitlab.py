@@ -99,7 +99,7 @@ def test_it_reads_recent_history_when_there_is_no_start(repository, gitlab):
     commits = provider_for(repository).commits_between(None, SHAS[1])
 
     assert [c.sha for c in commits] == [SHAS[1], SHAS[0]]
-    assert gitlab.requests[0].query == {"ref_name": [SHAS[1]], "per_page": ["100"]}
+    assert gitlab.requests[0].query == {"ref_name": [SHAS[1]], "per_page": ["20"]}
     assert gitlab.unexpected == []
 
 

@@ -108,7 +108,7 @@ class GitLab:
             self._url(tail),
             what=f"project {self.project}",
             headers=self.headers,
-            params={**params, "per_page": str(PER_PAGE)},
+            params={"per_page": str(PER_PAGE), **params},
             max_pages=max_pages,
         ):
             items.extend(item for item in page or [] if isinstance(item, dict))
@@ -141,9 +141,11 @@ class GitLab:
             # The compare lists oldest first; the newest are the ones kept.
             rows = list(reversed(listed))[:MAX_COMMITS]
         else:
-            rows = self._list("repository/commits", {"ref_name": end}, max_pages=1)[
-                :FIRST_RELEASE_COMMITS
-            ]
+            rows = self._list(
+                "repository/commits",
+                {"ref_name": end, "per_page": str(FIRST_RELEASE_COMMITS)},
+                max_pages=1,
+            )
         commits = []
         for row in rows:
             if not isinstance(row, dict) or not row.get("id"):
