@@ -201,6 +201,15 @@ QUEUE_MAX_ITEMS = envint("FIXTRAIL_QUEUE_MAX_ITEMS", 100_000)
 API_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_API_RATE_LIMIT_PER_MINUTE", 1200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES
 
+# Minutes after a deploy before Fixtrail writes its note on each merge
+# request of the deployed release: long enough for the release's errors to
+# show up, short enough to reach the author while the change is fresh.
+MR_FEEDBACK_MINUTES = envint("FIXTRAIL_MR_FEEDBACK_MINUTES", 60)
+if MR_FEEDBACK_MINUTES < 0:
+    raise ImproperlyConfigured(
+        f"FIXTRAIL_MR_FEEDBACK_MINUTES={MR_FEEDBACK_MINUTES}: must be 0 or more"
+    )
+
 # Networks that outbound calls (webhooks, trackers) may never reach; the
 # operator may add "loopback", "private" or CIDRs.
 _deny = envstr("FIXTRAIL_OUTBOUND_DENY", ",".join(DEFAULT_DENY))

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("fixtrail.issues.urls")),
     path("", include("fixtrail.integrations.urls")),
     path("", include("fixtrail.releases.urls")),
+    path("", include("fixtrail.releases.merge_request_urls")),
 ]

@@ -33,6 +33,9 @@ BULK_MUTATION_LIMIT = 1000
 # Repeatable parameters (id, project, environment) take at most this many
 # values, so one URL cannot build an unbounded IN (...).
 MAX_PARAM_VALUES = 100
+# Database ids are signed 64-bit integers; a larger number names no issue
+# and SQLite refuses to bind it.
+MAX_ID = 2**63 - 1
 
 # sentry-cli's status names (-s resolved|muted|unresolved) and Fixtrail's.
 STATUS_FILTERS = {
@@ -59,7 +62,7 @@ def int_values(params: QueryDict, name: str) -> list[int]:
         numbers = [int(value) for value in values]
     except ValueError:
         raise BadRequest(f"Invalid {name} parameter: ids are numbers.") from None
-    if any(number < 1 for number in numbers):
+    if any(number < 1 or number > MAX_ID for number in numbers):
         raise BadRequest(f"Invalid {name} parameter: ids are numbers.")
     return numbers
 

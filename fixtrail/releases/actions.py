@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from fixtrail.accounts.models import Organization
 from fixtrail.projects.models import Project
 from fixtrail.releases.commits import CommitError, Ref, set_release_refs, store_commits
+from fixtrail.releases.feedback import schedule_deploy_feedback
 from fixtrail.releases.models import Deploy, Release, Repository
 from fixtrail.releases.providers.base import CommitInfo
 
@@ -235,20 +236,26 @@ def record_deploy(
     started_at: dt.datetime | None = None,
     finished_at: dt.datetime | None = None,
 ) -> Deploy:
-    """Record that ``release`` was deployed to ``environment``."""
+    """Record that ``release`` was deployed to ``environment`` and schedule
+    the notes on its merge requests."""
     environment = (environment or "").strip()
     if not _ENVIRONMENT.fullmatch(environment):
         raise ReleaseError(
             "The environment must be 1 to 64 characters without spaces or slashes."
         )
-    return Deploy.objects.create(
-        release=release,
-        environment=environment,
-        name=(name or "")[:100],
-        url=(url or "")[:500],
-        started_at=started_at,
-        finished_at=finished_at or now,
-    )
+    with transaction.atomic():
+        deploy = Deploy.objects.create(
+            release=release,
+            environment=environment,
+            name=(name or "")[:100],
+            url=(url or "")[:500],
+            started_at=started_at,
+            finished_at=finished_at or now,
+        )
+        # The merge requests of the release hear about its errors once the
+        # watch window has passed.
+        schedule_deploy_feedback(deploy, now)
+    return deploy
 
 
 def releases_of(organization: Organization) -> QuerySet[Release]:

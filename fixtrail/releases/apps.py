@@ -9,4 +9,8 @@ class ReleasesConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the job that reads a range of commits from a repository.
-        from fixtrail.releases import commits  # noqa: F401
+        # Registers the merge-request jobs with the job runner.
+        from fixtrail.releases import (
+            commits,  # noqa: F401
+            merge_request_jobs,  # noqa: F401
+        )

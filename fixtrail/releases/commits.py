@@ -23,6 +23,7 @@ from fixtrail.jobs.registry import PermanentFailure, RetryLater, handler
 from fixtrail.jobs.runner import enqueue
 from fixtrail.releases import messages
 from fixtrail.releases.fixes import resolve_fixed_issues
+from fixtrail.releases.merge_requests import enqueue_merge_request_lookup
 from fixtrail.releases.models import (
     Commit,
     CommitFile,
@@ -116,7 +117,8 @@ def store_commits(
 
     1. create the commits not stored yet, with their changed files; a
        commit stored before as a bare sha gets its message and files;
-    2. find each commit's merge request in its message and store it;
+    2. find each commit's merge request in its message and store it, and
+       queue asking the host's API about the others;
     3. replace the release's commits of this repository with these;
     4. resolve the issues that newly stored commits say they fix.
     """
@@ -160,6 +162,11 @@ def store_commits(
                 for path, change in info.files[:MAX_FILES_PER_COMMIT]
             )
         _store_merge_requests(repository, stored, infos)
+        # Commits whose messages named no merge request: ask the host's API
+        # (a job, only for repositories with a token).
+        enqueue_merge_request_lookup(
+            repository, [c.sha for c in fresh if c.merge_request_id is None]
+        )
         if release is not None:
             ReleaseCommit.objects.filter(
                 release=release, commit__repository=repository

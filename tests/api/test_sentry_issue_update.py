@@ -331,6 +331,14 @@ def test_it_refuses_junk_ids(alice_api, project):
     assert response.json() == {"detail": "Invalid id parameter: ids are numbers."}
 
 
+def test_it_refuses_ids_beyond_64_bits(alice_api, project):
+    issue = make_issue(project)
+    response = alice_api.delete(f"{BULK}?id={2**63}")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid id parameter: ids are numbers."}
+    assert list(Issue.objects.values_list("pk", flat=True)) == [issue.pk]
+
+
 def test_it_changes_issues_of_an_organization_in_bulk(alice_api, org, project):
     here = make_issue(project)
     there = make_issue(make_project(org, "frontend"))

@@ -12,7 +12,14 @@ from ninja import NinjaAPI
 
 from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
-from fixtrail.api.v1 import integrations, issues, projects, releases, tokens
+from fixtrail.api.v1 import (
+    integrations,
+    issues,
+    merge_requests,
+    projects,
+    releases,
+    tokens,
+)
 
 DESCRIPTION = """\
 Everything Fixtrail's pages can do, for scripts and other tools.
@@ -54,6 +61,7 @@ api.add_router("", issues.router)
 api.add_router("", tokens.router)
 api.add_router("", integrations.router)
 api.add_router("", releases.router)
+api.add_router("", merge_requests.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page
