@@ -179,6 +179,10 @@ INGEST_QUOTA_PER_MONTH = envint("FIXTRAIL_QUOTA_PER_MONTH", 0)
 # Web API requests per token per minute (0 turns the limit off).
 API_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_API_RATE_LIMIT_PER_MINUTE", 1200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES
+# Uploaded artifacts (source-map bundles, ProGuard mappings): the largest
+# assembled file, and how long an artifact digest has not used is kept.
+FIXTRAIL_MAX_ARTIFACT_BYTES = envint("FIXTRAIL_MAX_ARTIFACT_BYTES", 200 * MiB)
+FIXTRAIL_ARTIFACT_RETENTION_DAYS = envint("FIXTRAIL_ARTIFACT_RETENTION_DAYS", 90)
 
 LOG_LEVEL = envstr("FIXTRAIL_LOG_LEVEL", "INFO").upper()
 LOGGING = {
