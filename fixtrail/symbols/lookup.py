@@ -208,6 +208,11 @@ def attach_symbols(
         .values_list("project_id", flat=True)
         .distinct()
     )
+    # Projects without artifacts still learn which events expected one.
+    for project_id in set(configs) - with_artifacts:
+        config = configs[project_id]
+        empty = SymbolLookup(has_artifacts=False)
+        config.options = dataclasses.replace(config.options, symbols=empty)
     if not with_artifacts:
         return
     wanted: dict[int, _Wanted] = defaultdict(_Wanted)

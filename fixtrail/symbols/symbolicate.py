@@ -57,6 +57,9 @@ class SymbolLookup:
     by_url: dict[tuple[str, str, str], MapRef] = field(default_factory=dict)
     # ProGuard debug ID -> (checksum, size)
     proguard: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # False when the project has no artifacts at all: then only frames
+    # whose event names a debug ID are reported as missing their map.
+    has_artifacts: bool = True
 
     def apply(self, data: dict[str, Any]) -> None:
         """Symbolicate the normalized event ``data`` in place."""
@@ -314,7 +317,9 @@ def _symbolicate_js(
             if ref is None:
                 ref = lookup.by_url.get((release, dist, abs_path))
             if ref is None:
-                if frame.get("in_app") is False and not debug_id:
+                if not debug_id and (
+                    frame.get("in_app") is False or not lookup.has_artifacts
+                ):
                     # Library frames without maps are normal (node internals).
                     new_frames.append(frame)
                     continue
