@@ -17,7 +17,6 @@ issue page can say why a frame stayed minified.
 
 from __future__ import annotations
 
-import copy
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,10 @@ JS_PLATFORMS = frozenset({"javascript", "node"})
 JAVA_PLATFORMS = frozenset({"java"})
 # Original source lines longer than this are not shown (generated code).
 MAX_CONTEXT_LINE_CHARS = 200
+# Resolved positions are memoized (the same bug throws from the same
+# places); each, with its context lines, is charged this much against the
+# cache bound.
+POSITION_CHARGE_BYTES = 2048
 # Errors recorded per event: one per missing file is plenty.
 MAX_ERRORS = 20
 
@@ -211,33 +214,97 @@ def _load_minified(ref: MapRef) -> Any:
     )
 
 
-def _context(view: Any, src_id: int, line: int) -> dict[str, Any]:
-    source = view.get_sourceview(src_id)
-    if source is None:
-        return {}
-    count = len(source)
-    if line >= count:
-        return {}
+def _clip(text: str) -> str:
+    if len(text) <= MAX_CONTEXT_LINE_CHARS:
+        return text
+    return text[: MAX_CONTEXT_LINE_CHARS - 1] + "…"
 
-    def clip(text: str) -> str:
-        return (
-            text
-            if len(text) <= MAX_CONTEXT_LINE_CHARS
-            else text[: MAX_CONTEXT_LINE_CHARS - 1] + "…"
-        )
 
+def _source_lines(ref: MapRef, view: Any, src_id: int) -> list[str]:
+    """Return an original source's lines (cached: reading them through
+    symbolic one call per line costs a few microseconds each)."""
+
+    def load() -> list[str]:
+        source = view.get_source_contents(src_id)
+        return source.splitlines() if source else []
+
+    size = ref.map_size // max(view.source_count, 1)
+    return parsed.get("lines", f"{ref.map_checksum}:{src_id}", size, load)
+
+
+def _context(ref: MapRef, view: Any, src_id: int, line: int) -> dict[str, Any]:
+    lines = _source_lines(ref, view, src_id)
+    if line >= len(lines):
+        return {}
     return {
-        "pre_context": [clip(s) for s in source[max(0, line - CONTEXT_LINES) : line]],
-        "context_line": clip(source[line]),
-        "post_context": [clip(s) for s in source[line + 1 : line + 1 + CONTEXT_LINES]],
+        "pre_context": [_clip(s) for s in lines[max(0, line - CONTEXT_LINES) : line]],
+        "context_line": _clip(lines[line]),
+        "post_context": [_clip(s) for s in lines[line + 1 : line + 1 + CONTEXT_LINES]],
     }
+
+
+def _lookup_token(
+    ref: MapRef, view: Any, line: int, column: int, function: str | None
+) -> Any:
+    """Return symbolic's token for a minified position; with the minified
+    file at hand, its function name is the original one (symbolic reads
+    the scope around the position, which costs a scan of the line)."""
+    minified = None
+    if function:
+        try:
+            minified = _load_minified(ref)
+        except FileNotFoundError:
+            minified = None
+    if minified is not None and function:
+        return view.lookup(line, column, function, minified)
+    return view.lookup(line, column)
+
+
+def _resolve_position(
+    ref: MapRef, line: int, column: int, function: str | None
+) -> dict[str, Any] | None:
+    """Return the original frame fields of a minified position, or None
+    when the map does not cover it. Raises FileNotFoundError or symbolic's
+    parse error when the map cannot be read."""
+    view = _load_map(ref)
+    token = _lookup_token(ref, view, line, column, function)
+    if token is None or not token.src:
+        return None
+    source_url = resolve_url(ref.map_url, token.src)
+    fields = {
+        "abs_path": source_url,
+        "filename": _display_name(source_url),
+        "lineno": token.src_line + 1,
+        "colno": token.src_col + 1,
+        "function": token.function_name or function or "<anonymous>",
+        "in_app": "node_modules" not in source_url,
+    }
+    if token.src_id is not None:
+        fields.update(_context(ref, view, token.src_id, token.src_line))
+    return fields
+
+
+# Frame keys the original position replaces (the minified context is gone).
+_REPLACED_KEYS = frozenset(
+    {"pre_context", "context_line", "post_context", "function", "module"}
+)
 
 
 def _resolve_js_frame(
     frame: dict[str, Any], ref: MapRef, errors: _Errors
 ) -> dict[str, Any] | None:
+    line = frame["lineno"] - 1
+    column = max((frame.get("colno") or 1) - 1, 0)
+    function = frame.get("function")
     try:
-        view = _load_map(ref)
+        # The same bug throws from the same places: resolved positions are
+        # memoized next to the parsed map.
+        fields = parsed.get(
+            "position",
+            f"{ref.map_checksum}:{line}:{column}:{function}",
+            POSITION_CHARGE_BYTES,
+            lambda: _resolve_position(ref, line, column, function),
+        )
     except FileNotFoundError:
         errors.add(
             "js_no_source",
@@ -254,20 +321,7 @@ def _resolve_js_frame(
             url=ref.map_url,
         )
         return None
-    line = frame["lineno"] - 1
-    column = max((frame.get("colno") or 1) - 1, 0)
-    function = frame.get("function")
-    minified = None
-    if function:
-        try:
-            minified = _load_minified(ref)
-        except FileNotFoundError:
-            minified = None
-    if minified is not None and function:
-        token = view.lookup(line, column, function, minified)
-    else:
-        token = view.lookup(line, column)
-    if token is None or not token.src:
+    if fields is None:
         errors.add(
             "js_invalid_source_position",
             f"{ref.map_url}:{frame['lineno']}:{frame.get('colno')}",
@@ -276,21 +330,8 @@ def _resolve_js_frame(
             url=frame_path(frame),
         )
         return None
-    source_url = resolve_url(ref.map_url, token.src)
-    out = {
-        k: v
-        for k, v in frame.items()
-        if k
-        not in ("pre_context", "context_line", "post_context", "function", "module")
-    }
-    out["abs_path"] = source_url
-    out["filename"] = _display_name(source_url)
-    out["lineno"] = token.src_line + 1
-    out["colno"] = token.src_col + 1
-    out["function"] = token.function_name or function or "<anonymous>"
-    out["in_app"] = "node_modules" not in source_url
-    if token.src_id is not None:
-        out.update(_context(view, token.src_id, token.src_line))
+    out = {k: v for k, v in frame.items() if k not in _REPLACED_KEYS}
+    out.update(fields)
     return out
 
 
@@ -358,8 +399,9 @@ def _symbolicate_js(
                 resolved_any = True
                 new_frames.append(resolved)
         if resolved_any:
-            holder["raw_stacktrace"] = copy.deepcopy(holder["stacktrace"])
-            holder["stacktrace"]["frames"] = new_frames
+            # Resolved frames are new dicts, so the raw ones stay untouched.
+            holder["raw_stacktrace"] = holder["stacktrace"]
+            holder["stacktrace"] = {**holder["stacktrace"], "frames": new_frames}
 
 
 # -- ProGuard -------------------------------------------------------------------
@@ -447,8 +489,9 @@ def _symbolicate_java(
                     out["filename"] = java.file
                 new_frames.append(out)
         if resolved_any:
-            holder["raw_stacktrace"] = copy.deepcopy(holder["stacktrace"])
-            holder["stacktrace"]["frames"] = new_frames
+            # Resolved frames are new dicts, so the raw ones stay untouched.
+            holder["raw_stacktrace"] = holder["stacktrace"]
+            holder["stacktrace"] = {**holder["stacktrace"], "frames": new_frames}
 
 
 def symbolicate(data: dict[str, Any], lookup: SymbolLookup) -> None:
