@@ -12,7 +12,7 @@ MAX_CACHE_BYTES.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +32,8 @@ class ParsedCache:
         self.charged = 0
         self.hits = 0
         self.misses = 0
+        # Loads per kind ("sourcemap", "minified", "proguard", ...).
+        self.loads: Counter[str] = Counter()
         self._entries: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
 
     def get(self, kind: str, checksum: str, size: int, load: Callable[[], Any]) -> Any:
@@ -45,6 +47,7 @@ class ParsedCache:
             self._entries.move_to_end(key)
             return entry[0]
         self.misses += 1
+        self.loads[kind] += 1
         value = load()
         cost = max(size, 1) * MEMORY_FACTOR
         self._entries[key] = (value, cost)
@@ -68,6 +71,8 @@ class ParsedCache:
         """Forget everything (tests, and a bound change)."""
         self._entries.clear()
         self.charged = 0
+        self.hits = self.misses = 0
+        self.loads.clear()
 
 
 # One per process: digest's helper keeps it warm across batches.

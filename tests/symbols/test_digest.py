@@ -103,11 +103,12 @@ def test_it_keeps_raw_frames_and_says_why_when_the_map_is_missing(project):
 def test_it_parses_a_map_once_for_a_batch(api, project):
     _upload(api, make_bundle())
     parsed.clear()
-    parsed.hits = parsed.misses = 0
     digest_events(project, [js_error() for _ in range(5)])
-    # One source map and one minified source parsed; every other frame hit.
-    assert parsed.misses == 2
-    assert parsed.hits == 8
+    assert parsed.loads["sourcemap"] == 1
+    assert parsed.loads["minified"] == 1
+    # The four later events found the resolved position memoized.
+    assert parsed.loads["position"] == 1
+    assert parsed.hits == 4
 
 
 def test_it_shows_original_frames_with_a_raw_toggle(api, project, alice_client):
