@@ -13,7 +13,6 @@ import zlib
 from typing import Any
 
 import orjson
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Router, Schema
 
@@ -33,6 +32,7 @@ from fixtrail.symbols.assemble import (
     store_release_file,
 )
 from fixtrail.symbols.models import Artifact, Upload
+from fixtrail.symbols.retention import delete_artifact
 
 router = Router(tags=["artifacts"])
 
@@ -275,13 +275,6 @@ def _json(request: HttpRequest, payload: dict, status: int) -> HttpResponse:
     return api.create_response(request, payload, status=status)
 
 
-def _delete(artifact: Artifact) -> None:
-    with transaction.atomic():
-        upload_id = artifact.upload_id
-        artifact.delete()
-        Upload.objects.filter(pk=upload_id, artifacts__isnull=True).delete()
-
-
 def _file_of(rows, file_id: str) -> Artifact:
     artifact = rows.filter(pk=parse_id(file_id)).first()
     if artifact is None:
@@ -308,7 +301,7 @@ def delete_project_release_file(
     project, _ = project_for(request.user, org_slug, project_slug, Role.MEMBER)
     _release(project.organization, version)
     rows = Artifact.objects.filter(project=project, release=version)
-    _delete(_file_of(rows, file_id))
+    delete_artifact(_file_of(rows, file_id))
     return HttpResponse(status=204)
 
 
@@ -320,5 +313,5 @@ def delete_org_release_file(
     organization = _organization(request.user, org_slug)
     _release(organization, version)
     rows = Artifact.objects.filter(project__organization=organization, release=version)
-    _delete(_file_of(rows, file_id))
+    delete_artifact(_file_of(rows, file_id))
     return HttpResponse(status=204)
