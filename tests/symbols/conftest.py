@@ -62,14 +62,23 @@ def esbuild() -> Path:
     return binary
 
 
-def build_app(esbuild: Path, out_dir: Path, label: str, *, platform: str) -> Path:
-    """Bundle tests/symbols/app/index.ts minified with an external source
-    map into ``out_dir``; ``label`` changes the minified output (and nothing
-    about the error). Return the bundle's path."""
+def build_app(
+    esbuild: Path,
+    out_dir: Path,
+    label: str,
+    *,
+    platform: str,
+    node_modules: Path | None = None,
+) -> Path:
+    """Bundle the app minified with an external source map into
+    ``out_dir``: index.ts for Node, browser.ts (with @sentry/browser from
+    ``node_modules``) for the browser. ``label`` changes the minified output
+    (and nothing about the error). Return the bundle's path."""
     outfile = out_dir / "app.js"
+    entry = "index.ts" if platform == "node" else "browser.ts"
     args = [
         str(esbuild),
-        str(APP_DIR / "index.ts"),
+        str(APP_DIR / entry),
         "--bundle",
         "--minify",
         "--sourcemap",
@@ -79,9 +88,15 @@ def build_app(esbuild: Path, out_dir: Path, label: str, *, platform: str) -> Pat
     if platform == "node":
         args += ["--platform=node", "--format=cjs"]
     else:
-        args += ["--platform=browser", "--format=iife", "--global-name=shop"]
+        args += ["--platform=browser", "--format=iife"]
+    env = {**os.environ, "NODE_PATH": str(node_modules or "")}
     result = subprocess.run(
-        args, capture_output=True, text=True, timeout=TOOL_TIMEOUT_SECONDS, check=False
+        args,
+        capture_output=True,
+        text=True,
+        timeout=TOOL_TIMEOUT_SECONDS,
+        check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     return outfile
