@@ -65,9 +65,8 @@ def _frames(event: dict, key: str = "stacktrace") -> list[dict]:
 
 @pytest.fixture(scope="module")
 def builds(esbuild, js_packages, fixtrail_server, tmp_path_factory):
-    """Two builds with different minified output, each injected and
-    uploaded with sentry-cli (the second under a release), and one event
-    from each through @sentry/node, digested."""
+    """Three builds with different minified output uploaded with
+    sentry-cli, and one event from each through @sentry/node, digested."""
     root = tmp_path_factory.mktemp("builds")
     cli = cli_runner(
         fixtrail_server.url,
@@ -77,10 +76,17 @@ def builds(esbuild, js_packages, fixtrail_server, tmp_path_factory):
         root / "home",
     )
     outputs = {}
-    for label, release in (("one", ""), ("build-two-is-longer", "shop@2.0.0")):
+    # (build label, release, inject debug IDs?): the last one is the older
+    # flow, matched by release and URL only.
+    for label, release, inject in (
+        ("one", "", True),
+        ("build-two-is-longer", "shop@2.0.0", True),
+        ("three-release-files-only", "shop@3.0.0", False),
+    ):
         bundle = build_app(esbuild, root / label / "dist", label, platform="node")
-        injected = cli("sourcemaps", "inject", str(bundle.parent))
-        assert injected.returncode == 0, injected.stderr
+        if inject:
+            injected = cli("sourcemaps", "inject", str(bundle.parent))
+            assert injected.returncode == 0, injected.stderr
         args = ["sourcemaps", "upload", str(bundle.parent)]
         if release:
             args += ["--release", release]
@@ -120,10 +126,18 @@ def test_it_keeps_the_minified_frames_as_raw(builds, fixtrail_server):
     assert raw_top["colNo"] > 100
 
 
-def test_it_groups_two_builds_into_one_issue(builds):
+def test_it_resolves_by_release_and_url_without_debug_ids(builds, fixtrail_server):
+    outputs, _ = builds
+    event = _event(fixtrail_server, outputs["three-release-files-only"]["event_id"])
+    top = _frames(event)[-1]
+    assert top["filename"].endswith("checkout.ts")
+    assert top["function"] == "chargeCard"
+
+
+def test_it_groups_builds_with_different_minified_output_into_one_issue(builds):
     outputs, digested = builds
-    one, two = (digested["issues"][o["event_id"]] for o in outputs.values())
+    issues = [digested["issues"][o["event_id"]] for o in outputs.values()]
     assert digested["processing_errors"] == []
-    assert one["issue_id"] == two["issue_id"]
-    assert one["times_seen"] == 2
-    assert one["culprit"].endswith("checkout.ts in chargeCard")
+    assert {issue["issue_id"] for issue in issues} == {issues[0]["issue_id"]}
+    assert max(issue["times_seen"] for issue in issues) == 3
+    assert issues[0]["culprit"].endswith("checkout.ts in chargeCard")
