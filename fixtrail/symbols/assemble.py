@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -306,8 +307,12 @@ def proguard_uuid(data: bytes) -> str:
 
     if not _PROGUARD_CLASS.search(data[:1_000_000]):
         raise AssembleError("Not a ProGuard mapping: no class mapping lines.")
-    path = storage.file_path(storage.save_file(data))
-    return str(ProguardMapper.open(str(path)).uuid)
+    # symbolic reads mappings from a path; a temporary file keeps a refused
+    # upload out of storage.
+    with tempfile.NamedTemporaryFile(suffix=".txt") as handle:
+        handle.write(data)
+        handle.flush()
+        return str(ProguardMapper.open(handle.name).uuid)
 
 
 def assemble_dif(

@@ -104,3 +104,10 @@ def test_it_lets_a_viewer_list_but_not_upload(vera, release):
     viewer = ApiClient(issue_token(vera))
     assert viewer.get(FILES).status_code == 200
     assert _post(viewer, "~/a.js", b"a").status_code == 403
+
+
+def test_it_refuses_nul_in_a_release_file_name(api, release):
+    response = _post(api, "~/a\x00.js", b"a")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Text cannot contain NUL characters."}
+    assert Artifact.objects.count() == 0

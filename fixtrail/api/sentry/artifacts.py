@@ -254,6 +254,9 @@ def upload_release_file(
             raise BadRequest("A header must read 'Name: value'.")
         headers[key.strip().lower()] = value.strip()
     name = request.POST.get("name") or upload.name or ""
+    texts = [name, request.POST.get("dist", ""), *headers, *headers.values()]
+    if any("\x00" in text for text in texts):
+        raise BadRequest("Text cannot contain NUL characters.")
     try:
         artifact = store_release_file(
             project,
@@ -265,14 +268,14 @@ def upload_release_file(
         )
     except AssembleError as exc:
         status = 409 if "already exists" in str(exc) else 400
-        return _json(request, {"detail": str(exc)}, status)
-    return _json(request, file_payload(artifact), 201)
+        return _json({"detail": str(exc)}, status)
+    return _json(file_payload(artifact), 201)
 
 
-def _json(request: HttpRequest, payload: dict, status: int) -> HttpResponse:
-    from fixtrail.api.sentry.api import api
-
-    return api.create_response(request, payload, status=status)
+def _json(payload: dict, status: int) -> HttpResponse:
+    return HttpResponse(
+        orjson.dumps(payload), status=status, content_type="application/json"
+    )
 
 
 def _file_of(rows, file_id: str) -> Artifact:
