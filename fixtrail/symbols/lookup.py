@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -73,24 +73,30 @@ def _scan(payload: bytes, wanted: _Wanted) -> None:
         return  # malformed shapes: normalization reports them
 
 
-def _raw_js_frames(data: dict[str, Any]):
-    """Yield JS frames of a payload as sent (before normalization, so only
-    the well-formed shapes are looked at)."""
-    shaped = {"platform": data.get("platform")}
-    exception = data.get("exception")
-    values = exception.get("values") if isinstance(exception, dict) else exception
-    if isinstance(values, list):
-        shaped["exception"] = {
-            "values": [
-                v for v in values
-                if isinstance(v, dict) and isinstance(v.get("stacktrace"), dict)
-                and isinstance(v["stacktrace"].get("frames"), list)
-            ]
-        }  # fmt: skip
-        for value in shaped["exception"]["values"]:
-            value["stacktrace"]["frames"] = [
-                f for f in value["stacktrace"]["frames"] if isinstance(f, dict)
-            ]
+def _well_formed(holders: Any) -> list[dict[str, Any]]:
+    """Return copies of the stack-trace holders whose frames are a list of
+    objects (payloads are not normalized yet here)."""
+    out = []
+    for holder in holders if isinstance(holders, list) else []:
+        stack = holder.get("stacktrace") if isinstance(holder, dict) else None
+        frames = stack.get("frames") if isinstance(stack, dict) else None
+        if isinstance(frames, list):
+            kept = [f for f in frames if isinstance(f, dict)]
+            out.append({"stacktrace": {"frames": kept}})
+    return out
+
+
+def _raw_js_frames(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield the JS frames of a payload as sent: exceptions, the top-level
+    stack trace and threads, in their well-formed shapes only."""
+    shaped: dict[str, Any] = {"platform": data.get("platform")}
+    for key in ("exception", "threads"):
+        container = data.get(key)
+        values = container.get("values") if isinstance(container, dict) else container
+        shaped[key] = {"values": _well_formed(values)}
+    top = _well_formed([data])
+    if top:
+        shaped["stacktrace"] = top[0]["stacktrace"]
     return js_frames(shaped)
 
 

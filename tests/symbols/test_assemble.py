@@ -158,3 +158,19 @@ def test_it_refuses_a_debug_file_that_is_not_proguard(alice_api, project):
     assert answer["detail"] == "Not a ProGuard mapping: no class mapping lines."
     assert answer["dif"] is None
     assert Artifact.objects.count() == 0
+
+
+def test_it_refuses_uploads_from_a_viewer(vera, project):
+    api = ApiClient(issue_token(vera, ["project:releases"]))
+    chunk, body = chunk_files(b"data")[0]
+    response = api.post(CHUNKS, {"file_gzip": [SimpleUploadedFile(chunk, body)]})
+    assert response.status_code == 403
+    assert (
+        api.post_json(ASSEMBLE, {"checksum": chunk, "chunks": [chunk]}).status_code
+        == 403
+    )
+
+
+def test_it_refuses_a_token_without_a_release_scope(alice, project):
+    api = ApiClient(issue_token(alice, ["event:read"]))
+    assert api.get(CHUNKS).status_code == 403

@@ -177,3 +177,19 @@ def test_it_deobfuscates_java_frames_with_proguard(api, project):
     )
     assert (value["module"], value["type"]) == ("com.example.shop", "CardDeclined")
     assert value["raw_stacktrace"]["frames"][0]["module"] == "a.a"
+
+
+def test_it_resolves_a_top_level_stacktrace_by_release(api, project):
+    _upload(api, make_bundle(), version="shop@1.0")
+    exception = js_error(debug_id=None)["exception"]["values"][0]
+    event = {
+        "platform": "javascript",
+        "release": "shop@1.0",
+        "message": "checkout failed",
+        "stacktrace": exception["stacktrace"],
+    }
+    (event_id,) = digest_events(project, [event])
+    data = _stored(event_id)
+    (frame,) = data["stacktrace"]["frames"]
+    assert (frame["filename"], frame["function"]) == ("app/checkout.ts", "chargeCard")
+    assert data["raw_stacktrace"]["frames"][0]["function"] == "d"
