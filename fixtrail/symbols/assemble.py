@@ -28,6 +28,7 @@ src/api/data_types/chunking/ at getsentry/sentry-cli@fb79c59a.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import tempfile
@@ -39,12 +40,16 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from fixtrail.accounts.models import Organization
 from fixtrail.projects.models import Project
 from fixtrail.symbols import storage
 from fixtrail.symbols.models import Artifact, Upload
 
+# An error answer is repeated to polls for this long: sentry-cli polls for
+# at most 5 minutes (DEFAULT_MAX_WAIT in its src/constants.rs).
+ERROR_ANSWER_TTL = dt.timedelta(minutes=10)
 # Files in one bundle: sentry-cli bundles a build's output, which is at most
 # a few thousand files even for large single-page applications.
 MAX_BUNDLE_FILES = 10_000
@@ -120,6 +125,13 @@ def _existing(organization: Organization, kind: str, checksum: str) -> Answer | 
         organization=organization, kind=kind, checksum=checksum
     ).first()
     if upload is None:
+        return None
+    if upload.state == Upload.State.ERROR and (
+        upload.created_at < timezone.now() - ERROR_ANSWER_TTL
+    ):
+        # Long past sentry-cli's polling: a new run of the same upload
+        # (say, once the missing project exists) is assembled afresh.
+        upload.delete()
         return None
     return Answer(upload.state, detail=upload.detail or None, upload=upload)
 

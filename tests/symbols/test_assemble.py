@@ -4,13 +4,16 @@ upload ending in a clear error state with nothing stored."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from fixtrail.symbols.models import Artifact, Upload
 from tests.api.conftest import ApiClient, issue_token
+from tests.builders import make_project
 from tests.symbols.bundles import FIXTURE_DEBUG_ID, chunk_files, make_bundle, sha1
 
 CHUNKS = "/api/0/organizations/acme/chunk-upload/"
@@ -174,3 +177,15 @@ def test_it_refuses_uploads_from_a_viewer(vera, project):
 def test_it_refuses_a_token_without_a_release_scope(alice, project):
     api = ApiClient(issue_token(alice, ["event:read"]))
     assert api.get(CHUNKS).status_code == 403
+
+
+def test_it_assembles_afresh_once_an_old_error_has_expired(alice_api, org, project):
+    bundle = make_bundle()
+    chunks = _upload_chunks(alice_api, bundle)
+    body = {"checksum": sha1(bundle), "chunks": chunks, "projects": ["frontend"]}
+    answer = alice_api.post_json(ASSEMBLE, body).json()
+    assert (answer["state"], answer["detail"]) == ("error", "Unknown project: frontend")
+    Upload.objects.update(created_at=timezone.now() - dt.timedelta(minutes=11))
+    make_project(org, "frontend")
+    assert alice_api.post_json(ASSEMBLE, body).json()["state"] == "ok"
+    assert Upload.objects.get().state == "ok"
