@@ -46,6 +46,7 @@ from fixtrail.accounts.models import Organization
 from fixtrail.projects.models import Project
 from fixtrail.symbols import storage
 from fixtrail.symbols.models import Artifact, Upload
+from fixtrail.symbols.symbolicate import normalize_debug_id
 
 # An error answer is repeated to polls for this long: sentry-cli polls for
 # at most 5 minutes (DEFAULT_MAX_WAIT in its src/constants.rs).
@@ -59,7 +60,6 @@ _ARTIFACT_KINDS = {
     "source_map": Artifact.Kind.SOURCE_MAP,
     "source": Artifact.Kind.SOURCE,
 }
-_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 # A ProGuard class line: "com.example.Main -> a.b:".
 _PROGUARD_CLASS = re.compile(rb"^\S+ -> \S+:\s*$", re.MULTILINE)
 
@@ -89,21 +89,6 @@ class Answer:
 def max_artifact_bytes() -> int:
     """Return the largest file (assembled upload) accepted, in bytes."""
     return settings.FIXTRAIL_MAX_ARTIFACT_BYTES
-
-
-def normalize_debug_id(value: Any) -> str:
-    """Return a debug ID in lowercase hyphenated UUID form, or "".
-
-    Debug IDs may carry an appendix after the UUID (native age); source
-    maps and ProGuard use plain UUIDs, so only those are indexed.
-    """
-    if not isinstance(value, str):
-        return ""
-    match = _UUID.match(value.strip().lower())
-    if match is None:
-        return ""
-    h = match.group(0).replace("-", "")
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _join(checksum: str, chunks: Sequence[str]) -> bytes:

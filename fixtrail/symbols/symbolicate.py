@@ -18,6 +18,7 @@ issue page can say why a frame stayed minified.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,24 @@ MAX_CONTEXT_LINE_CHARS = 200
 POSITION_CHARGE_BYTES = 2048
 # Errors recorded per event: one per missing file is plenty.
 MAX_ERRORS = 20
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+
+
+def normalize_debug_id(value: Any) -> str:
+    """Return a debug ID in lowercase hyphenated UUID form, or "".
+
+    Debug IDs may carry an appendix after the UUID (native age); source
+    maps and ProGuard use plain UUIDs, so only those are indexed.
+    """
+    if not isinstance(value, str):
+        return ""
+    match = _UUID.match(value.strip().lower())
+    if match is None:
+        return ""
+    h = match.group(0).replace("-", "")
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)
@@ -136,8 +155,6 @@ def _images(data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 def event_debug_ids(data: dict[str, Any]) -> dict[str, str]:
     """Return {code_file: debug_id} of the event's source-map images."""
-    from fixtrail.symbols.assemble import normalize_debug_id
-
     out = {}
     for image in _images(data, "sourcemap"):
         code_file = image.get("code_file")
@@ -149,8 +166,6 @@ def event_debug_ids(data: dict[str, Any]) -> dict[str, str]:
 
 def proguard_ids(data: dict[str, Any]) -> list[str]:
     """Return the debug IDs of the event's ProGuard images."""
-    from fixtrail.symbols.assemble import normalize_debug_id
-
     ids = (
         normalize_debug_id(i.get("uuid") or i.get("debug_id"))
         for i in _images(data, "proguard")
