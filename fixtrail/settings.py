@@ -200,6 +200,10 @@ QUEUE_MAX_ITEMS = envint("FIXTRAIL_QUEUE_MAX_ITEMS", 100_000)
 # Web API requests per token per minute (0 turns the limit off).
 API_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_API_RATE_LIMIT_PER_MINUTE", 1200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES
+# Uploaded artifacts (source-map bundles, ProGuard mappings): the largest
+# assembled file, and how long an artifact digest has not used is kept.
+FIXTRAIL_MAX_ARTIFACT_BYTES = envint("FIXTRAIL_MAX_ARTIFACT_BYTES", 200 * MiB)
+FIXTRAIL_ARTIFACT_RETENTION_DAYS = envint("FIXTRAIL_ARTIFACT_RETENTION_DAYS", 90)
 
 # Minutes after a deploy before Fixtrail writes its note on each merge
 # request of the deployed release: long enough for the release's errors to

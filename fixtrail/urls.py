@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("fixtrail.integrations.urls")),
     path("", include("fixtrail.releases.urls")),
     path("", include("fixtrail.releases.merge_request_urls")),
+    path("", include("fixtrail.symbols.urls")),
 ]

@@ -162,7 +162,9 @@ def exception_entry(data: dict) -> dict | None:
                 else None,
                 "threadId": value.get("thread_id"),
                 "stacktrace": stacktrace,
-                "rawStacktrace": None,
+                # The minified or obfuscated frames, when digest resolved
+                # them through an uploaded artifact.
+                "rawStacktrace": api_stacktrace(value.get("raw_stacktrace")),
             }
         )
     if not values:
@@ -196,7 +198,9 @@ def threads_entry(data: dict) -> dict | None:
                 "crashed": thread.get("crashed") is True,
                 "current": thread.get("current") is True,
                 "stacktrace": api_stacktrace(thread.get("stacktrace")),
-                "rawStacktrace": None,
+                # The minified or obfuscated frames, when digest resolved
+                # them through an uploaded artifact.
+                "rawStacktrace": api_stacktrace(thread.get("raw_stacktrace")),
             }
         )
     if not threads:

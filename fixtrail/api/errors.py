@@ -89,6 +89,10 @@ def has_nul(request: HttpRequest) -> bool:
         return True
     if any("\x00" in value for _, values in request.GET.lists() for value in values):
         return True
+    if request.content_type == "multipart/form-data":
+        # Uploaded files (sentry-cli's gzip chunks) are binary, and reading
+        # the body here would hold all of it in memory.
+        return False
     body = request.body if request.method in ("POST", "PUT", "PATCH") else b""
     return b"\x00" in body or b"\\u0000" in body
 

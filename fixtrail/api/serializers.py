@@ -692,7 +692,8 @@ def event_payload(
             "contexts": contexts if isinstance(contexts, dict) else {},
             "sdk": entries.event_sdk(data),
             "entries": entries.event_entries(data),
-            "errors": [],
+            # What digest could not resolve (fixtrail.symbols.symbolicate).
+            "errors": [e for e in _list_of(data.get("errors")) if isinstance(e, dict)],
             "size": event.size,
             "fingerprints": [event.grouping_hash],
             "fingerprint": fingerprint if isinstance(fingerprint, list) else None,
@@ -710,3 +711,7 @@ def event_payload(
         }
     )
     return payload
+
+
+def _list_of(value: Any) -> list:
+    return value if isinstance(value, list) else []

@@ -96,6 +96,7 @@ from fixtrail.projects.models import Project
 from fixtrail.queue import Message
 from fixtrail.releases.fixes import fix_details
 from fixtrail.releases.recording import record_event_releases
+from fixtrail.symbols.lookup import attach_symbols
 
 logger = logging.getLogger(__name__)
 
@@ -1136,6 +1137,7 @@ def decode_batch(messages: Sequence[Message]) -> DecodedBatch:
             continue
         decoded.append((message.id, header, payload))
     configs = load_configs(header.get("project_id") for _, header, _ in decoded)
+    attach_symbols(decoded, configs)
     return DecodedBatch(messages, decoded, configs, result)
 
 

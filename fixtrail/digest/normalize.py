@@ -266,6 +266,9 @@ class NormalizeOptions:
     scrub_fields: tuple[str, ...] = ()
     scrub_ip_addresses: bool = False
     stacktrace_rules: StacktraceRules | None = None
+    # Uploaded artifacts this batch's events may use (an object with
+    # ``apply(data)``: fixtrail.symbols.symbolicate.SymbolLookup).
+    symbols: Any = field(default=None, repr=False, compare=False)
     scrubber: Scrubber | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -1909,6 +1912,10 @@ def normalize_event(
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         notes.append(f"dropped unknown fields: {shown}{more}")
 
+    if options.symbols is not None:
+        # Before in-app rules, the culprit and grouping see the frames, so
+        # they all see the original ones.
+        options.symbols.apply(out)
     rules = options.stacktrace_rules
     if rules is not None and rules.rules:
         family = platform_family(platform)

@@ -303,12 +303,16 @@ def periodic_jobs() -> list[PeriodicJob]:
     """Return the jobs the worker runs between batches."""
     from fixtrail.events.retention import enforce_retention, prepare_partitions
     from fixtrail.issues.actions import escalate_expired_ignores, settle_new_issues
+    from fixtrail.symbols.retention import enforce_artifact_retention
 
     return [
         PeriodicJob("partitions", JOBS_INTERVAL_SECONDS, prepare_partitions),
         PeriodicJob("ignore expiry", JOBS_INTERVAL_SECONDS, escalate_expired_ignores),
         PeriodicJob("settle new issues", JOBS_INTERVAL_SECONDS, settle_new_issues),
         PeriodicJob("retention", JOBS_INTERVAL_SECONDS, enforce_retention),
+        PeriodicJob(
+            "artifact retention", JOBS_INTERVAL_SECONDS, enforce_artifact_retention
+        ),
     ]
 
 

@@ -48,6 +48,7 @@ from fixtrail.issues.search import Page, SearchError, quote_term
 from fixtrail.projects.access import get_project
 from fixtrail.projects.models import Project
 from fixtrail.releases.overview import issue_overview
+from fixtrail.symbols.display import choose_frames
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -314,8 +315,10 @@ def _assignee_value(issue: Issue) -> str:
 
 
 def _event_context(request: HttpRequest, issue: Issue, event: Event) -> dict:
+    frames = None
     try:
-        view, data_error = display.event_view(event.get_data()), ""
+        frames = choose_frames(event.get_data(), raw=request.GET.get("raw") == "1")
+        view, data_error = display.event_view(frames.data), ""
     except CorruptEventData as exc:
         view, data_error = None, str(exc)
     older, newer = overview.neighbours(issue, event)
@@ -328,6 +331,8 @@ def _event_context(request: HttpRequest, issue: Issue, event: Event) -> dict:
         "older": older,
         "newer": newer,
         "all_frames": request.GET.get("frames") == "all",
+        # Original or minified frames, and what could not be resolved.
+        "frames_choice": frames,
         "tag_links": _tag_links(project, view.tags if view else []),
         "attachments": Attachment.objects.filter(
             project_id=project.pk, event_id=event.event_id

@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 
 from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
-from fixtrail.api.sentry import issues, organizations, projects, releases
+from fixtrail.api.sentry import artifacts, issues, organizations, projects, releases
 
 api = NinjaAPI(
     title="Fixtrail: Sentry-compatible API",
@@ -24,3 +24,4 @@ api.add_router("", organizations.router)
 api.add_router("", projects.router)
 api.add_router("", issues.router)
 api.add_router("", releases.router)
+api.add_router("", artifacts.router)
