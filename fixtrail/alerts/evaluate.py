@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from fixtrail.alerts import triggers
 from fixtrail.alerts.delivery import fire
@@ -165,17 +165,13 @@ def evaluate_new_tags(now: dt.datetime) -> int:
     rows_to_check = [row for row in rows if row.issue.project_id in wanted]
     # The issue's first value of a key comes with the issue itself (the
     # "new" trigger); only a value after another one is news.
-    earlier = set()
+    known: dict[tuple[int, str], list[tuple[int, dt.datetime]]] = defaultdict(list)
     if rows_to_check:
-        condition = Q()
-        for row in rows_to_check:
-            condition |= Q(
-                issue_id=row.issue_id,
-                key=row.key,
-                pk__lt=row.pk,
-                first_seen__lt=row.first_seen,
-            )
-        earlier = set(TagValue.objects.filter(condition).values_list("issue_id", "key"))
+        for issue_id, key, pk, first_seen in TagValue.objects.filter(
+            issue_id__in={row.issue_id for row in rows_to_check},
+            key__in=list(TAG_TRIGGERS),
+        ).values_list("issue_id", "key", "pk", "first_seen"):
+            known[(issue_id, key)].append((pk, first_seen))
     records = [
         (
             row.issue.project_id,
@@ -185,7 +181,10 @@ def evaluate_new_tags(now: dt.datetime) -> int:
             {"value": row.value},
         )
         for row in rows_to_check
-        if (row.issue_id, row.key) in earlier
+        if any(
+            pk < row.pk and first_seen < row.first_seen
+            for pk, first_seen in known[(row.issue_id, row.key)]
+        )
     ]
     fired = _fire_records(records, now)
     _advance(cursor, rows, now)
