@@ -234,3 +234,33 @@ def _send_or_raise(action: AlertAction, ctx: dict, to: str) -> dict:
         if exc.permanent:
             raise PermanentFailure(exc.message) from None
         raise RetryLater(exc.message) from None
+
+
+def rule_health(rule: AlertRule) -> dict:
+    """Return the state of the rule's deliveries for its page and the APIs:
+    how many failed for good, how many wait for a retry, and the latest
+    error (one query)."""
+    from fixtrail.jobs.models import Job
+
+    failed = retrying = 0
+    last_error, last_error_at = "", None
+    rows = (
+        Job.objects.filter(owner=rule.job_owner)
+        .exclude(last_error="")
+        .exclude(state=Job.State.DONE)
+        .order_by("-run_after")
+        .values_list("state", "last_error", "run_after")
+    )
+    for state, error, at in rows:
+        if state == Job.State.FAILED:
+            failed += 1
+        else:
+            retrying += 1
+        if not last_error:
+            last_error, last_error_at = error, at
+    return {
+        "failed": failed,
+        "retrying": retrying,
+        "last_error": last_error or None,
+        "last_error_at": last_error_at,
+    }
