@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("fixtrail.accounts.urls")),
     path("", include("fixtrail.projects.urls")),
     path("", include("fixtrail.issues.urls")),
+    path("", include("fixtrail.alerts.urls")),
 ]
