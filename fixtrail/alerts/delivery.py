@@ -37,14 +37,12 @@ from fixtrail.jobs import runner
 from fixtrail.jobs.registry import PermanentFailure, RetryLater
 
 DELIVER = "alerts.deliver"
-# Messages one destination (an address, a webhook, a chat URL) receives per
-# hour at most, across all rules and projects; overridden by
-# settings.ALERTS_HOURLY_CAP (FIXTRAIL_ALERTS_HOURLY_CAP).
-DEFAULT_HOURLY_CAP = 60
 
 
 def hourly_cap() -> int:
-    return getattr(settings, "ALERTS_HOURLY_CAP", DEFAULT_HOURLY_CAP)
+    """Return the messages one destination may get per hour
+    (FIXTRAIL_ALERTS_HOURLY_CAP)."""
+    return settings.ALERTS_HOURLY_CAP
 
 
 def is_cooling(rule: AlertRule, issue_id: int, now: dt.datetime) -> bool:
