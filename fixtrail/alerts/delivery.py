@@ -55,6 +55,19 @@ def is_cooling(rule: AlertRule, issue_id: int, now: dt.datetime) -> bool:
     ).exists()
 
 
+def cooling_issues(rule: AlertRule, issue_ids: set[int], now: dt.datetime) -> set[int]:
+    """Return which of ``issue_ids`` the rule is cooling down for (one
+    query, for the evaluator to skip them before ``fire`` checks each)."""
+    if rule.cooldown_minutes == 0 or not issue_ids:
+        return set()
+    since = now - dt.timedelta(minutes=rule.cooldown_minutes)
+    return set(
+        AlertNotice.objects.filter(
+            rule=rule, issue_id__in=issue_ids, created_at__gt=since
+        ).values_list("issue_id", flat=True)
+    )
+
+
 def muted_users(user_ids: list[int], issue: Issue) -> set[int]:
     """Return which of ``user_ids`` muted this issue, its project or all."""
     return set(
@@ -97,13 +110,15 @@ def fire(
     source: str = "",
     data: dict | None = None,
     now: dt.datetime,
+    cooldown_checked: bool = False,
 ) -> AlertNotice | None:
     """Record that ``rule`` fired about ``issue`` and queue its deliveries.
 
     Returns None (and does nothing) when the rule is cooling down for the
-    issue or already fired for ``source``.
+    issue (unless the caller just checked, see ``cooling_issues``) or
+    already fired for ``source``.
     """
-    if is_cooling(rule, issue.pk, now):
+    if not cooldown_checked and is_cooling(rule, issue.pk, now):
         return None
     try:
         with transaction.atomic():

@@ -25,10 +25,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from django.db import transaction
 from django.db.models import Count
 
 from fixtrail.alerts import triggers
-from fixtrail.alerts.delivery import fire
+from fixtrail.alerts.delivery import cooling_issues, fire
 from fixtrail.alerts.models import AlertCursor, AlertNotice, AlertRule
 from fixtrail.events.models import Event
 from fixtrail.issues.models import Activity, HourlyCount, Issue, Status, TagValue
@@ -120,14 +121,31 @@ def _fire_records(
                 rule=rule, source__in=[r[3] for r in mine]
             ).values_list("source", flat=True)
         )
-        mine = [r for r in mine if r[3] not in done and r[1] in issues]
+        quiet = cooling_issues(rule, {r[1] for r in mine}, now)
+        mine = [
+            r for r in mine if r[3] not in done and r[1] in issues and r[1] not in quiet
+        ]
         matching = _matching(rule, {r[1] for r in mine}, now)
-        for _, issue_id, trigger, source, data in mine:
-            if issue_id in matching:
-                issue = issues[issue_id]
-                issue.project = rule.project
-                if fire(rule, issue, trigger, source=source, data=data, now=now):
-                    fired += 1
+        # One commit per rule, not per alert: on SQLite each commit syncs.
+        with transaction.atomic():
+            for _, issue_id, trigger, source, data in mine:
+                # Two records of one issue in one run (created, then
+                # regressed) make one alert, as the cool-down would.
+                if issue_id in matching and issue_id not in quiet:
+                    if rule.cooldown_minutes:
+                        quiet.add(issue_id)
+                    issue = issues[issue_id]
+                    issue.project = rule.project
+                    if fire(
+                        rule,
+                        issue,
+                        trigger,
+                        source=source,
+                        data=data,
+                        now=now,
+                        cooldown_checked=True,
+                    ):
+                        fired += 1
     return fired
 
 
@@ -192,8 +210,18 @@ def evaluate_new_tags(now: dt.datetime) -> int:
 
 
 def _window_counts(
-    project_id: int, window_minutes: int, now: dt.datetime, users: bool
+    project_id: int,
+    window_minutes: int,
+    now: dt.datetime,
+    users: bool,
+    memo: dict | None = None,
 ) -> dict[int, int]:
+    """Return events (or distinct users) per issue of the project in the
+    window; ``memo`` shares the answer between rules of one evaluation."""
+    memo = {} if memo is None else memo
+    key = (project_id, window_minutes, users)
+    if key in memo:
+        return memo[key]
     events = Event.objects.filter(
         project_id=project_id,
         received_at__gt=now - dt.timedelta(minutes=window_minutes),
@@ -204,9 +232,10 @@ def _window_counts(
         counted = Count("user_identity", distinct=True)
     else:
         counted = Count("pk")
-    return dict(
+    memo[key] = dict(
         events.values("issue_id").annotate(n=counted).values_list("issue_id", "n")
     )
+    return memo[key]
 
 
 def spike_history(issue_ids: list[int], now: dt.datetime) -> dict[int, list[int]]:
@@ -222,12 +251,14 @@ def spike_history(issue_ids: list[int], now: dt.datetime) -> dict[int, list[int]
     return history
 
 
-def threshold_candidates(rule: AlertRule, now: dt.datetime) -> dict[int, dict]:
+def threshold_candidates(
+    rule: AlertRule, now: dt.datetime, memo: dict | None = None
+) -> dict[int, dict]:
     """Return the issues over ``rule``'s threshold with their counts."""
     trigger = next(t for t in rule.triggers if t in triggers.THRESHOLD_TRIGGERS)
     if trigger == triggers.SPIKE:
         last_hour = _window_counts(
-            rule.project_id, triggers.SPIKE_WINDOW_MINUTES, now, users=False
+            rule.project_id, triggers.SPIKE_WINDOW_MINUTES, now, False, memo
         )
         history = spike_history(list(last_hour), now)
         return {
@@ -240,7 +271,7 @@ def threshold_candidates(rule: AlertRule, now: dt.datetime) -> dict[int, dict]:
             if triggers.is_spike(n, history[issue_id], rule.threshold)
         }
     users = trigger == triggers.USERS
-    counts = _window_counts(rule.project_id, rule.window_minutes, now, users=users)
+    counts = _window_counts(rule.project_id, rule.window_minutes, now, users, memo)
     name = "window_users" if users else "window_events"
     return {
         issue_id: {name: n, "window_minutes": rule.window_minutes}
@@ -253,6 +284,7 @@ def evaluate_thresholds(now: dt.datetime) -> int:
     """Fire frequency, users and spike rules (step 3). Ignored issues stay
     quiet: someone chose not to hear about them."""
     fired = 0
+    memo: dict = {}
     rules = AlertRule.objects.filter(is_active=True).select_related("project")
     for rule in rules:
         trigger = next(
@@ -260,13 +292,19 @@ def evaluate_thresholds(now: dt.datetime) -> int:
         )
         if trigger is None:
             continue
-        candidates = threshold_candidates(rule, now)
+        candidates = threshold_candidates(rule, now, memo)
+        quiet = cooling_issues(rule, set(candidates), now)
+        candidates = {k: v for k, v in candidates.items() if k not in quiet}
         if not candidates:
             continue
         matching = _matching(rule, set(candidates), now)
         issues = Issue.objects.filter(pk__in=matching).exclude(status=Status.IGNORED)
-        for issue in issues:
-            issue.project = rule.project
-            if fire(rule, issue, trigger, data=candidates[issue.pk], now=now):
-                fired += 1
+        with transaction.atomic():
+            for issue in issues:
+                issue.project = rule.project
+                data = candidates[issue.pk]
+                if fire(
+                    rule, issue, trigger, data=data, now=now, cooldown_checked=True
+                ):
+                    fired += 1
     return fired

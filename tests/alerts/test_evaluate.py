@@ -285,3 +285,18 @@ def test_it_caps_messages_per_channel_per_hour(project, cursors, receiver, setti
     assert len(dropped) == 2
     row = ChannelHour.objects.get()
     assert row.dropped == 2
+
+
+def test_it_sends_one_alert_for_an_issue_created_and_regressed_in_one_run(
+    project, cursors, receiver, alice
+):
+    _webhook_rule(project, receiver, ["new", "regression"])
+    _digest(project, [python_error(release="1.0")])
+    issue = Issue.objects.get()
+    actions.resolve_issues(
+        [issue], user=alice, how="now", now=T0 + dt.timedelta(minutes=2)
+    )
+    later = T0 + dt.timedelta(minutes=5)
+    _digest(project, [python_error(release="1.1")], at=later, now=later)
+    assert evaluate(later) == 1
+    assert AlertNotice.objects.get().trigger == "new"
