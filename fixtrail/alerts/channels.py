@@ -140,7 +140,7 @@ def send_apprise(url: str, context: dict[str, Any]) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise ChannelError("apprise does not understand this URL", permanent=True)
-    with apprise.LogCapture(level=logging.WARNING) as log:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
         ok = notifier.notify(
             body=messages.chat_text(context),
             title=messages.chat_title(context),

@@ -69,7 +69,10 @@ def test_it_keeps_the_chat_service_error_on_the_job(project, cursors, receiver):
     _new_issue(project)
     job = Job.objects.get(owner=rule.job_owner)
     assert job.state == Job.State.PENDING
-    assert job.last_error.startswith("the chat service refused the message")
+    assert job.last_error == (
+        "the chat service refused the message: Failed to send JSON POST "
+        "notification: Internal server error., error=500."
+    )
 
 
 def test_it_refuses_a_self_hosted_chat_url_in_a_denied_network(settings):
