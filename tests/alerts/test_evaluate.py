@@ -300,3 +300,17 @@ def test_it_sends_one_alert_for_an_issue_created_and_regressed_in_one_run(
     _digest(project, [python_error(release="1.1")], at=later, now=later)
     assert evaluate(later) == 1
     assert AlertNotice.objects.get().trigger == "new"
+
+
+def test_it_alerts_on_the_first_event_in_a_new_environment(project, cursors, receiver):
+    saved = _webhook_rule(project, receiver, ["new-environment"])
+    _digest(project, [python_error(environment="staging")])
+    assert evaluate(NOW) == 0
+    later = T0 + dt.timedelta(minutes=5)
+    _digest(project, [python_error(environment="production")], at=later, now=later)
+    assert evaluate(later) == 1
+    runner.run_until_idle()
+    assert receiver.requests[0].json()["what"] == (
+        "First seen in environment production"
+    )
+    assert AlertNotice.objects.get(rule=saved.rule).trigger == "new-environment"
