@@ -79,6 +79,7 @@ def _save_form(request, project, form: RuleForm, rule: AlertRule | None):
 @login_required
 @transaction.atomic
 def rule_create(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """Create a rule (members and above)."""
     project, _ = get_project(request.user, org_slug, project_slug, Role.MEMBER)
     form = RuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -133,6 +134,7 @@ def rule_detail(
 def rule_delete(
     request: HttpRequest, org_slug: str, project_slug: str, pk: int
 ) -> HttpResponse:
+    """Delete a rule; its queued deliveries find it gone and stop."""
     project, _ = get_project(request.user, org_slug, project_slug, Role.MEMBER)
     get_object_or_404(project.alert_rules, pk=pk).delete()
     messages.success(request, "Rule deleted.")
@@ -161,6 +163,7 @@ def rule_test(
 def delivery_retry(
     request: HttpRequest, org_slug: str, project_slug: str, pk: int, job_id: int
 ) -> HttpResponse:
+    """Run a failed or waiting delivery of the rule again now."""
     project, _ = get_project(request.user, org_slug, project_slug, Role.MEMBER)
     rule = get_object_or_404(project.alert_rules, pk=pk)
     rule.project = project

@@ -344,6 +344,7 @@ def _rule(project, rule_id: str) -> AlertRule:
 
 @router.get(RULES + "{rule_id}/", auth=scoped("project:read"))
 def rule(request: HttpRequest, org_slug: str, project_slug: str, rule_id: str) -> dict:
+    """Retrieve one issue alert rule."""
     project, _ = project_for(request.user, org_slug, project_slug)
     return rule_payload(_rule(project, rule_id))
 
@@ -367,6 +368,7 @@ def update_rule(
 def delete_rule(
     request: HttpRequest, org_slug: str, project_slug: str, rule_id: str
 ) -> Status:
+    """Delete an issue alert rule (members); 202 as Sentry answers."""
     project, _ = project_for(request.user, org_slug, project_slug, Role.MEMBER)
     _rule(project, rule_id).delete()
     return Status(202, None)

@@ -152,6 +152,7 @@ def _rule(project, rule_id: str) -> AlertRule:
 
 @router.get(RULES + "/{rule_id}", response=RuleOut, auth=scoped("project:read"))
 def rule(request: HttpRequest, org_slug: str, project_slug: str, rule_id: str) -> dict:
+    """One rule with the state of its deliveries."""
     project, _ = project_for(request.user, org_slug, project_slug)
     return rule_out(_rule(project, rule_id))
 
@@ -170,6 +171,7 @@ def update_rule(
 def delete_rule(
     request: HttpRequest, org_slug: str, project_slug: str, rule_id: str
 ) -> Status:
+    """Delete a rule (members)."""
     project, _ = project_for(request.user, org_slug, project_slug, Role.MEMBER)
     _rule(project, rule_id).delete()
     return Status(204, None)
@@ -193,6 +195,7 @@ def test_rule(
 
 
 def mute_out(item: AlertMute) -> dict:
+    """Return a mute's answer (reads its project, selected by callers)."""
     project = item.project
     return {
         "id": item.pk,
@@ -230,6 +233,7 @@ def create_mute(request: HttpRequest, body: MuteIn) -> Status:
 
 @router.delete("/alert-mutes/{mute_id}", response={204: None}, auth=scoped("org:read"))
 def delete_mute(request: HttpRequest, mute_id: str) -> Status:
+    """Remove one of the token user's mutes."""
     get_object_or_404(
         AlertMute.objects.filter(user=request.user), pk=parse_id(mute_id)
     ).delete()
@@ -238,6 +242,7 @@ def delete_mute(request: HttpRequest, mute_id: str) -> Status:
 
 @router.get("/alert-preferences", response=PreferenceIO, auth=scoped("org:read"))
 def preferences(request: HttpRequest) -> dict:
+    """The token user's digest e-mail choice."""
     pref = AlertPreference.objects.filter(user=request.user).first()
     return {"digest": pref.digest if pref else AlertPreference.Digest.OFF}
 
