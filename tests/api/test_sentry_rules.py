@@ -16,6 +16,7 @@ TAGGED = "sentry.rules.filters.tagged_event.TaggedEventFilter"
 def test_it_lists_rules_in_sentrys_shape(project, alice_api):
     response = alice_api.get(RULES)
     assert response.status_code == 200
+    assert 'rel="next"; results="false"' in response["Link"]
     (rule,) = response.json()
     default = project.alert_rules.get()
     assert rule == {

@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Body, Router, Status
 
@@ -41,6 +41,7 @@ from fixtrail.alerts.rules import ActionSpec, RuleError, parse_action, save_rule
 from fixtrail.api.access import parse_id, project_for
 from fixtrail.api.auth import scoped
 from fixtrail.api.errors import BadRequest
+from fixtrail.api.pagination import page_rows
 from fixtrail.issues.search import SearchError, parse_query, quote_term
 
 router = Router(tags=["alert rules"])
@@ -311,13 +312,16 @@ def _save(project, body: dict[str, Any], user, rule: AlertRule | None = None):
 
 
 @router.get(RULES, auth=scoped("project:read"))
-def rules(request: HttpRequest, org_slug: str, project_slug: str) -> list[dict]:
-    """List a project's issue alert rules."""
+def rules(
+    request: HttpRequest, response: HttpResponse, org_slug: str, project_slug: str
+) -> list[dict]:
+    """List a project's issue alert rules (Sentry's Link-header pages)."""
     project, _ = project_for(request.user, org_slug, project_slug)
     rows = project.alert_rules.select_related("created_by").order_by("pk")
-    for rule in rows:
+    page = page_rows(request, response, rows)
+    for rule in page:
         rule.project = project
-    return [rule_payload(rule) for rule in rows]
+    return [rule_payload(rule) for rule in page]
 
 
 @router.post(RULES, response={201: dict}, auth=scoped("project:write"))
