@@ -184,6 +184,10 @@ EMAIL_BACKEND = (
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend"
 )
+# Alert messages one destination (an address, a webhook, a chat URL) gets
+# per hour at most, across rules and projects; the rest are dropped and
+# counted on the rule's page.
+ALERTS_HOURLY_CAP = envint("FIXTRAIL_ALERTS_HOURLY_CAP", 60)
 
 # Ingest limits, mirroring the sizes Sentry's relay accepts so SDKs that
 # work there work here. Each may be lowered by an operator.

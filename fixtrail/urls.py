@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("fixtrail.releases.urls")),
     path("", include("fixtrail.releases.merge_request_urls")),
     path("", include("fixtrail.symbols.urls")),
+    path("", include("fixtrail.alerts.urls")),
 ]

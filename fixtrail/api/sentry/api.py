@@ -6,7 +6,14 @@ from ninja import NinjaAPI
 
 from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
-from fixtrail.api.sentry import artifacts, issues, organizations, projects, releases
+from fixtrail.api.sentry import (
+    artifacts,
+    issues,
+    organizations,
+    projects,
+    releases,
+    rules,
+)
 
 api = NinjaAPI(
     title="Fixtrail: Sentry-compatible API",
@@ -25,3 +32,4 @@ api.add_router("", projects.router)
 api.add_router("", issues.router)
 api.add_router("", releases.router)
 api.add_router("", artifacts.router)
+api.add_router("", rules.router)

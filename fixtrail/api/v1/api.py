@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.v1 import (
+    alerts,
     integrations,
     issues,
     merge_requests,
@@ -62,6 +63,7 @@ api.add_router("", tokens.router)
 api.add_router("", integrations.router)
 api.add_router("", releases.router)
 api.add_router("", merge_requests.router)
+api.add_router("", alerts.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page
