@@ -27,6 +27,8 @@ from fixtrail.alerts import triggers
 from fixtrail.alerts.models import AlertRule
 from fixtrail.issues.models import Issue
 from fixtrail.lib.numfmt import compact
+from fixtrail.releases.overview import commit_link
+from fixtrail.releases.suspects import suspect_commits
 
 
 def _what(trigger: str, data: dict, rule: AlertRule | None) -> str:
@@ -66,8 +68,8 @@ def alert_context(
     None, for ``fixtrail alert test``). Reads issue.project and its
     organization (queries unless selected).
 
-    The suspect merge request belongs here too once releases provide it,
-    so every channel gets it at once.
+    The top suspect commit and its merge request are here too, so every
+    channel names them (reads the latest event and the releases' commits).
     """
     data = data or {}
     base = settings.BASE_URL
@@ -118,6 +120,29 @@ def alert_context(
         "rule": {"id": rule.pk, "name": rule.name} if rule else None,
         "test": test,
         "base_url": base,
+        "suspect": _suspect(issue) if issue is not None else None,
+    }
+
+
+def _suspect(issue: Issue) -> dict[str, Any] | None:
+    """The commit that most probably introduced ``issue``, with its merge
+    request, or None."""
+    suspects = suspect_commits(issue, limit=1)
+    if not suspects:
+        return None
+    commit = suspects[0].commit
+    request = commit.merge_request
+    return {
+        "sha": commit.sha,
+        "subject": commit.message.split("\n", 1)[0][:200],
+        "author": commit.author_name or commit.author_email,
+        "url": commit_link(commit) or None,
+        "reason": suspects[0].reason,
+        "merge_request": (
+            {"number": request.number, "title": request.title, "url": request.url}
+            if request is not None
+            else None
+        ),
     }
 
 
@@ -146,6 +171,7 @@ def webhook_body(ctx: dict[str, Any]) -> dict[str, Any]:
         "last_release": issue["last_release"] or None,
         "first_seen": issue["first_seen"].isoformat(),
         "last_seen": issue["last_seen"].isoformat(),
+        "suspect": ctx["suspect"],
         "rule": ctx["rule"],
         "test": ctx["test"],
     }
@@ -171,6 +197,13 @@ def chat_text(ctx: dict[str, Any]) -> str:
         ),
         f"Project {ctx['project']['name']}"
         + (f" · {issue['culprit']}" if issue["culprit"] else ""),
-        issue["url"],
     ]
+    suspect = ctx["suspect"]
+    if suspect is not None:
+        request = suspect["merge_request"]
+        lines.append(
+            f"Suspect commit {suspect['sha'][:12]} by {suspect['author']}"
+            + (f", introduced by !{request['number']}" if request else "")
+        )
+    lines.append(issue["url"])
     return "\n".join(lines)

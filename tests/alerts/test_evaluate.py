@@ -16,7 +16,9 @@ from fixtrail.issues import actions
 from fixtrail.issues.models import HourlyCount, Issue
 from fixtrail.jobs import runner
 from fixtrail.jobs.models import Job
+from fixtrail.releases.models import Release
 from tests.alerts.conftest import NOW, T0
+from tests.builders import make_commit, make_repository
 from tests.digest.queueing import digest_queued, python_error, queue_payloads
 
 
@@ -314,3 +316,37 @@ def test_it_alerts_on_the_first_event_in_a_new_environment(project, cursors, rec
         "First seen in environment production"
     )
     assert AlertNotice.objects.get(rule=saved.rule).trigger == "new-environment"
+
+
+def test_it_names_the_suspect_commit_and_merge_request(project, cursors, receiver):
+    _webhook_rule(project, receiver, ["new"])
+    _digest(project, [python_error(release="2.0")])
+    make_commit(
+        make_repository(project.organization),
+        "e" * 40,
+        message="Parse quantities strictly\n\nSee merge request acme/shop!21",
+        files=["src/shop/cart.py"],
+        release=Release.objects.get(version="2.0"),
+    )
+    evaluate(NOW)
+    runner.run_until_idle()
+    (request,) = receiver.requests
+    suspect = request.json()["suspect"]
+    assert suspect["sha"] == "e" * 40
+    assert suspect["subject"] == "Parse quantities strictly"
+    assert suspect["author"] == "Alice Liddell"
+    assert suspect["url"] == f"https://gitlab.example.com/acme/shop/-/commit/{'e' * 40}"
+    assert suspect["merge_request"] == {
+        "number": 21,
+        "title": "Parse quantities strictly",
+        "url": "https://gitlab.example.com/acme/shop/-/merge_requests/21",
+    }
+
+
+def test_it_sends_no_suspect_without_commits(project, cursors, receiver):
+    _webhook_rule(project, receiver, ["new"])
+    _digest(project, [python_error(release="2.0")])
+    evaluate(NOW)
+    runner.run_until_idle()
+    (request,) = receiver.requests
+    assert request.json()["suspect"] is None
