@@ -6,7 +6,14 @@ from ninja import NinjaAPI
 
 from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
-from fixtrail.api.sentry import discover, issues, organizations, projects
+from fixtrail.api.sentry import (
+    discover,
+    issues,
+    organizations,
+    projects,
+    stats,
+    tags,
+)
 
 api = NinjaAPI(
     title="Fixtrail: Sentry-compatible API",
@@ -24,3 +31,5 @@ api.add_router("", organizations.router)
 api.add_router("", projects.router)
 api.add_router("", issues.router)
 api.add_router("", discover.router)
+api.add_router("", stats.router)
+api.add_router("", tags.router)

@@ -67,8 +67,10 @@ class EpochSeconds(Func):
     """Whole seconds since the Unix epoch of a timestamp column."""
 
     output_field = BigIntegerField()
-    # SQLite keeps timestamps as UTC text, which strftime reads.
-    template = "CAST(strftime('%%s', %(expressions)s) AS INTEGER)"
+    # SQLite keeps timestamps as UTC text, which strftime reads. The
+    # percent sign is doubled twice: once for this template, once for the
+    # driver's parameter style.
+    template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
 
     def as_postgresql(
         self, compiler: object, connection: object, **extra: object
