@@ -128,7 +128,7 @@ SUPPORTED_FUNCTIONS = (
     "eps()",
 )
 
-_FUNCTION = re.compile(r"([a-z_]+)\((.*)\)")
+_FUNCTION = re.compile(r"([a-z_][a-z0-9_]*)\((.*)\)")
 
 
 def parse_field(text: str) -> Field:
