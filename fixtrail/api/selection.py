@@ -59,7 +59,8 @@ def int_values(params: QueryDict, name: str) -> list[int]:
         numbers = [int(value) for value in values]
     except ValueError:
         raise BadRequest(f"Invalid {name} parameter: ids are numbers.") from None
-    if any(number < 1 for number in numbers):
+    # Database ids are 64-bit; anything longer than 18 digits is not one.
+    if any(number < 1 or number >= 10**18 for number in numbers):
         raise BadRequest(f"Invalid {name} parameter: ids are numbers.")
     return numbers
 

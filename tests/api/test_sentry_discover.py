@@ -271,3 +271,11 @@ def test_it_needs_the_event_read_scope(alice, dashboard):
 def test_it_needs_a_token(client, dashboard):
     response = client.get(EVENTS, {**RANGE, "field": "title"})
     assert response.status_code == 401
+
+
+def test_it_refuses_a_project_id_beyond_64_bits(alice_api, org):
+    response = alice_api.get(
+        EVENTS, {**RANGE, "field": "title", "project": "9223372036854775808"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid project parameter: ids are numbers."}
