@@ -144,9 +144,14 @@ def page_rows(
 ) -> list[Any]:
     """Return the requested page of ``rows`` and set the ``Link`` header.
 
-    The page size comes from ``limit`` (issue lists) or ``per_page``.
+    The page size comes from ``limit`` (issue lists) or ``per_page``. A
+    ``limit`` above a page is served one page at a time, as Sentry does:
+    the Grafana data source asks for ``limit=10000`` and reads what comes.
     """
-    per_page = parse_per_page(request.GET.get("limit") or request.GET.get("per_page"))
+    limit = request.GET.get("limit")
+    if limit and limit.isdigit() and int(limit) > MAX_PER_PAGE:
+        limit = str(MAX_PER_PAGE)
+    per_page = parse_per_page(limit or request.GET.get("per_page"))
     page = paginate(request, rows, per_page)
     response["Link"] = page.link
     return page.rows

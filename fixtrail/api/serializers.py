@@ -161,8 +161,18 @@ def team_payload(team: Any) -> dict:
 def project_payloads(
     projects: Sequence[Project], *, with_organization: bool = True
 ) -> list[dict]:
-    """Return projects (two queries: teams and first events of all of them)."""
+    """Return projects (three queries: teams, first events and environments
+    of all of them)."""
     ids = [project.pk for project in projects]
+    # Dashboards (Grafana's environment variable) list a project's
+    # environments from here; digest counts them as tags of issues.
+    environments: dict[int, set[str]] = defaultdict(set)
+    for project_id, name in (
+        TagValue.objects.filter(issue__project_id__in=ids, key="environment")
+        .values_list("issue__project_id", "value")
+        .distinct()
+    ):
+        environments[project_id].add(name)
     first_events = dict(
         Issue.objects.filter(project_id__in=ids)
         .values("project_id")
@@ -193,6 +203,7 @@ def project_payloads(
             "avatar": avatar(),
             "team": project_teams[0] if project_teams else None,
             "teams": project_teams,
+            "environments": sorted(environments[project.pk]),
         }
         if with_organization:
             payload["organization"] = organization_payload(project.organization)

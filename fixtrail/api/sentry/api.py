@@ -8,11 +8,14 @@ from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.sentry import (
     artifacts,
+    discover,
     issues,
     organizations,
     projects,
     releases,
     rules,
+    stats,
+    tags,
 )
 
 api = NinjaAPI(
@@ -33,3 +36,6 @@ api.add_router("", issues.router)
 api.add_router("", releases.router)
 api.add_router("", artifacts.router)
 api.add_router("", rules.router)
+api.add_router("", discover.router)
+api.add_router("", stats.router)
+api.add_router("", tags.router)
