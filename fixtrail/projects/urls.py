@@ -19,6 +19,11 @@ urlpatterns = [
         name="settings",
     ),
     path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/ownership/",
+        views.project_ownership,
+        name="ownership",
+    ),
+    path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/stats/",
         views.project_stats,
         name="stats",
