@@ -22,13 +22,13 @@ index entries instead of every issue of the project. With 8 bands of 4
 rows, two sets with Jaccard 0.5 share a band with probability
 1 - (1 - 0.5^4)^8 ≈ 0.40, and at 0.8 with probability ≈ 0.98.
 
-The hashes are fixed (a seeded permutation family over CRC-32), so a
-signature computed today compares with one stored a year ago.
+The hashes are fixed (BLAKE2b of each feature, one-permutation hashing),
+so a signature computed today compares with one stored a year ago.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 import struct
 import zlib
 from collections.abc import Iterable, Mapping
@@ -50,13 +50,10 @@ MAX_MESSAGE_CHARS = 2000
 
 FEATURES = ("exception:stacktrace:pairs", "exception:message:character-shingles")
 
-_PRIME = (1 << 61) - 1
 _MASK = 0xFFFFFFFF
-_rng = random.Random(20261203)
-_PERMUTATIONS = tuple(
-    (_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME))
-    for _ in range(SIGNATURE_SIZE)
-)
+# Added per bin of distance when a bin borrows its right neighbour's value
+# (an odd constant, so borrowed values differ from the neighbour's own).
+_DENSIFY_STEP = 0x9E3779B1
 _EMPTY = b""
 
 
@@ -114,13 +111,36 @@ def message_features(event: Mapping[str, Any]) -> set[str]:
 
 
 def minhash(features: Iterable[str]) -> tuple[int, ...]:
-    """Return the MinHash signature of a feature set; () for an empty set."""
-    hashes = [zlib.crc32(f.encode("utf-8", "surrogatepass")) for f in features]
-    if not hashes:
+    """Return the MinHash signature of a feature set; () for an empty set.
+
+    One hash per feature (one-permutation hashing): its low bits choose one
+    of SIGNATURE_SIZE bins, the rest is the value a bin keeps the minimum
+    of. A bin no feature fell in takes the value of the next filled bin to
+    its right, moved by its distance ("densification"), so two sets still
+    agree there exactly when they agree on that bin. This costs one hash
+    per feature instead of one per feature and position.
+    """
+    bins: list[int | None] = [None] * SIGNATURE_SIZE
+    for feature in features:
+        digest = hashlib.blake2b(
+            feature.encode("utf-8", "surrogatepass"), digest_size=8
+        ).digest()
+        value = int.from_bytes(digest, "little")
+        index, rest = value % SIGNATURE_SIZE, (value // SIGNATURE_SIZE) & _MASK
+        current = bins[index]
+        if current is None or rest < current:
+            bins[index] = rest
+    if all(b is None for b in bins):
         return ()
-    return tuple(
-        min(((a * h + b) % _PRIME) & _MASK for h in hashes) for a, b in _PERMUTATIONS
-    )
+    out = []
+    for index in range(SIGNATURE_SIZE):
+        distance = 0
+        value = bins[index]
+        while value is None:
+            distance += 1
+            value = bins[(index + distance) % SIGNATURE_SIZE]
+        out.append((value + distance * _DENSIFY_STEP) & _MASK)
+    return tuple(out)
 
 
 def pack(signature: tuple[int, ...]) -> bytes:

@@ -14,7 +14,7 @@ from fixtrail.accounts.models import Organization, Team
 
 # The digest's current grouping algorithm; new projects start on it and keep
 # it until someone upgrades them, so existing issues never split.
-CURRENT_GROUPING_VERSION = 1
+CURRENT_GROUPING_VERSION = 2
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_MAX_EVENTS_STORED = 1_000_000
 

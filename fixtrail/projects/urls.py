@@ -24,6 +24,11 @@ urlpatterns = [
         name="ownership",
     ),
     path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/grouping/",
+        views.project_grouping,
+        name="grouping",
+    ),
+    path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/stats/",
         views.project_stats,
         name="stats",

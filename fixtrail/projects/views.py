@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from fixtrail.accounts.access import get_membership
 from fixtrail.accounts.models import Role
+from fixtrail.digest.grouping import GROUPING_VERSIONS
 from fixtrail.events import stats
 from fixtrail.issues.listing import (
     REVIEW_PERIOD,
@@ -21,6 +22,11 @@ from fixtrail.issues.listing import (
     REVIEW_SORT,
     ListState,
     waiting_for_review,
+)
+from fixtrail.issues.regrouping import (
+    PREVIEW_EVENTS,
+    apply_upgrade,
+    preview_upgrade,
 )
 from fixtrail.projects.access import get_project
 from fixtrail.projects.forms import ProjectCreateForm, ProjectSettingsForm
@@ -221,3 +227,58 @@ def project_ownership(
     return render(
         request, "projects/ownership.html", ctx, status=400 if errors else 200
     )
+
+
+@login_required
+def project_grouping(
+    request: HttpRequest, org_slug: str, project_slug: str
+) -> HttpResponse:
+    """Show the project's grouping version and the newer ones; ``?preview=N``
+    counts what moving to N would merge and split; admins apply it (POST)."""
+    project, membership = get_project(request.user, org_slug, project_slug)
+    can_edit = membership.has_role(Role.ADMIN)
+    preview, error = None, ""
+    if request.method == "POST":
+        get_project(request.user, org_slug, project_slug, Role.ADMIN)
+        try:
+            version = int(request.POST.get("version", ""))
+            done = apply_upgrade(
+                project,
+                version,
+                user=request.user,
+                now=timezone.now(),
+                merge=request.POST.get("merge") == "on",
+            )
+        except ValueError as exc:
+            message = getattr(exc, "message", "Choose a grouping version.")
+            messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                f"Moved to grouping version {version}: {done.merges} issues merged, "
+                f"{done.splits} would have split.",
+            )
+        return redirect(
+            "projects:grouping", org_slug=org_slug, project_slug=project.slug
+        )
+    wanted = request.GET.get("preview", "")
+    if wanted:
+        try:
+            preview = preview_upgrade(project, int(wanted))
+        except ValueError as exc:
+            error = getattr(exc, "message", "Choose a grouping version.")
+    ctx = {
+        "organization": project.organization,
+        "project": project,
+        "current": GROUPING_VERSIONS.get(project.grouping_version),
+        "newer": [
+            config
+            for version, config in sorted(GROUPING_VERSIONS.items())
+            if version > project.grouping_version
+        ],
+        "preview": preview,
+        "preview_events": PREVIEW_EVENTS,
+        "error": error,
+        "can_edit": can_edit,
+    }
+    return render(request, "projects/grouping.html", ctx, status=400 if error else 200)

@@ -12,7 +12,7 @@ from ninja import NinjaAPI
 
 from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
-from fixtrail.api.v1 import issues, ownership, projects, tokens
+from fixtrail.api.v1 import grouping, issues, ownership, projects, tokens
 
 DESCRIPTION = """\
 Everything Fixtrail's pages can do, for scripts and other tools.
@@ -53,6 +53,7 @@ api.add_router("", projects.router)
 api.add_router("", issues.router)
 api.add_router("", tokens.router)
 api.add_router("", ownership.router)
+api.add_router("", grouping.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page
