@@ -90,6 +90,10 @@ def test_it_shows_the_owner_and_matched_rule_on_the_issue_page(
         "<code data-owner-rule>ownership rules line 1: path:shop/cart.py #payments"
         in body
     )
+    # The activity log says the rule assigned it.
+    assert "to #payments by ownership rules line 1: path:shop/cart.py #payments" in (
+        body
+    )
 
 
 def test_it_searches_owner_me_and_owner_team(client, bob, alice, project, payments):
