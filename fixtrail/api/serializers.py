@@ -34,6 +34,7 @@ from fixtrail.issues.charts import bucket_counts
 from fixtrail.issues.models import (
     Activity,
     HourlyCount,
+    InboxReason,
     Issue,
     Priority,
     Status,
@@ -64,6 +65,15 @@ ACTIVITY_TYPES = {
     Activity.Kind.MERGED: "merge",
     Activity.Kind.COMMENT: "note",
     Activity.Kind.PRIORITY: "set_priority",
+    Activity.Kind.REVIEWED: "mark_reviewed",
+}
+
+# Inbox reasons as Sentry's GroupInboxReason numbers them.
+INBOX_REASON_CODES = {
+    InboxReason.NEW: 0,
+    InboxReason.REGRESSION: 2,
+    InboxReason.MANUAL: 3,
+    InboxReason.ESCALATING: 5,
 }
 
 # Display names of the tags every SDK sends; other tags show their key.
@@ -505,11 +515,23 @@ def issue_payloads(
             "userCount": issue.user_count,
             "firstSeen": iso(issue.first_seen),
             "lastSeen": iso(issue.last_seen),
+            "inbox": inbox_payload(issue),
         }
         if periods:
             payload["stats"] = stats[issue.pk]
         payloads.append(payload)
     return payloads
+
+
+def inbox_payload(issue: Issue) -> dict | None:
+    """Return Sentry's ``inbox`` of an issue waiting for review, else None."""
+    if not issue.inbox_reason:
+        return None
+    return {
+        "reason": INBOX_REASON_CODES.get(issue.inbox_reason, 3),
+        "reason_details": None,
+        "date_added": iso(issue.inbox_at),
+    }
 
 
 def _metadata(issue: Issue) -> dict:

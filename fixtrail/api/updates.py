@@ -15,6 +15,7 @@ JSON object; each key present is one change, applied in this order::
      "assignedTo": "user:3" | "team:2" | "alice@example.org" | "" | null,
      "priority": "low" | "medium" | "high",
      "hasSeen": true, "isBookmarked": true,
+     "inbox": false,                  # mark reviewed; true puts it back
      "merge": true}
 
 The answer lists what changed, in Sentry's names (``{"status":
@@ -51,6 +52,7 @@ KNOWN_KEYS = {
     "priority",
     "hasSeen",
     "isBookmarked",
+    "inbox",
     "merge",
 }
 
@@ -140,6 +142,13 @@ def apply_update(
         for issue in issues:
             actions.set_bookmark(issue, user, on)
         result["isBookmarked"] = on
+    if "inbox" in body:
+        waiting = _flag(body, "inbox")
+        if waiting:
+            actions.mark_for_review(issues, user=user, now=now)
+        else:
+            actions.mark_reviewed(issues, user=user, now=now)
+        result["inbox"] = waiting
     if body.get("merge") is not None and _flag(body, "merge"):
         survivor = actions.merge_issues(issues, user=user, now=now)
         children = sorted(str(issue.pk) for issue in issues if issue.pk != survivor.pk)

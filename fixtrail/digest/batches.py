@@ -80,6 +80,7 @@ from fixtrail.events.models import (
 from fixtrail.events.storage import compress_json
 from fixtrail.ingest import items
 from fixtrail.ingest.attachments import attachment_slot
+from fixtrail.issues import arrivals as issue_arrivals
 from fixtrail.issues import lifecycle
 from fixtrail.issues.actions import ESCALATED_FIELDS, REGRESSED_FIELDS
 from fixtrail.issues.models import (
@@ -1104,6 +1105,8 @@ def write(
         _write_events(prepared.events, configs, now, result)
         _write_others(prepared, now, result)
         record_event_releases({(e.project_id, e.release) for e in prepared.events}, now)
+        # What new issues get from the stored events: owners, similarity.
+        issue_arrivals.process_new_issues(result.new_issue_ids, now)
     return result
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from fixtrail.accounts.models import Membership, Team, User
@@ -26,6 +27,7 @@ from fixtrail.issues import lifecycle
 from fixtrail.issues.models import (
     Activity,
     HourlyCount,
+    InboxReason,
     Issue,
     IssueHash,
     IssueUser,
@@ -69,12 +71,19 @@ REGRESSED_FIELDS = {
     "status": Status.UNRESOLVED,
     "substatus": Substatus.REGRESSED,
     "is_regressed": True,
+    # Back into the review inbox. Now(), not a Python time: digest applies
+    # these fields with a queryset update, and the clock of the database
+    # is the one every writer shares.
+    "inbox_reason": InboxReason.REGRESSION,
+    "inbox_at": Now(),
 }
 # What the end of an ignore changes on an issue.
 ESCALATED_FIELDS = {
     **_NO_IGNORE,
     "status": Status.UNRESOLVED,
     "substatus": Substatus.ESCALATING,
+    "inbox_reason": InboxReason.ESCALATING,
+    "inbox_at": Now(),
 }
 
 
@@ -102,9 +111,23 @@ def _locked(issues: QuerySet[Issue] | Iterable[Issue]) -> list[Issue]:
 def _record(
     issues: Iterable[Issue], kind: str, user: User | None, now: dt.datetime, data: dict
 ) -> None:
+    issues = list(issues)
     Activity.objects.bulk_create(
         Activity(issue=issue, user=user, kind=kind, data=data, created_at=now)
         for issue in issues
+    )
+    if user is not None:
+        # Any action a person takes on an issue means someone reviewed it.
+        _leave_inbox([issue.pk for issue in issues])
+
+
+def _leave_inbox(ids: list[int]) -> int:
+    if not ids:
+        return 0
+    return (
+        Issue.objects.filter(pk__in=ids)
+        .exclude(inbox_reason=InboxReason.NONE)
+        .update(inbox_reason=InboxReason.NONE)
     )
 
 
@@ -486,13 +509,16 @@ def add_comment(
         raise IssueActionError(
             f"A comment can be at most {MAX_COMMENT_LENGTH} characters long."
         )
-    return Activity.objects.create(
+    comment = Activity.objects.create(
         issue=issue,
         user=user,
         kind=Activity.Kind.COMMENT,
         data={"text": text},
         created_at=now or timezone.now(),
     )
+    if user is not None:
+        _leave_inbox([issue.pk])
+    return comment
 
 
 def set_bookmark(issue: Issue, user: User, on: bool) -> None:
@@ -501,11 +527,50 @@ def set_bookmark(issue: Issue, user: User, on: bool) -> None:
         issue.bookmarked_by.add(user)
     else:
         issue.bookmarked_by.remove(user)
+    _leave_inbox([issue.pk])
 
 
 def mark_seen(issue: Issue, user: User) -> None:
-    """Record that ``user`` has looked at the issue."""
+    """Record that ``user`` has looked at the issue; opening an issue also
+    takes it out of the review inbox."""
     issue.seen_by.add(user)
+    if issue.inbox_reason:
+        _leave_inbox([issue.pk])
+        issue.inbox_reason = InboxReason.NONE
+
+
+def mark_reviewed(
+    issues: QuerySet[Issue] | Iterable[Issue],
+    *,
+    user: User | None,
+    now: dt.datetime,
+) -> int:
+    """Take ``issues`` out of the review inbox; return how many were in it.
+
+    Issues already reviewed are left alone (no activity). A later
+    regression or escalation puts an issue back.
+    """
+    with transaction.atomic():
+        waiting = [i for i in _locked(issues) if i.inbox_reason]
+        _leave_inbox([i.pk for i in waiting])
+        _record(waiting, Activity.Kind.REVIEWED, user, now, {})
+    return len(waiting)
+
+
+def mark_for_review(
+    issues: QuerySet[Issue] | Iterable[Issue],
+    *,
+    user: User | None,
+    now: dt.datetime,
+) -> int:
+    """Put ``issues`` (back) into the review inbox by hand; return how many
+    were not in it already. (Sentry's ``{"inbox": true}``.)"""
+    with transaction.atomic():
+        reviewed = [i for i in _locked(issues) if not i.inbox_reason]
+        Issue.objects.filter(pk__in=[i.pk for i in reviewed]).update(
+            inbox_reason=InboxReason.MANUAL, inbox_at=now
+        )
+    return len(reviewed)
 
 
 def escalate_expired_ignores(now: dt.datetime) -> int:

@@ -36,6 +36,7 @@ ACTION_CHOICES = [
     ("bookmark", "Bookmark"),
     ("unbookmark", "Remove bookmark"),
     ("priority", "Set priority"),
+    ("review", "Mark reviewed"),
     ("merge", "Merge"),
     ("delete", "Delete"),
 ]
@@ -174,6 +175,9 @@ class IssueActionForm(forms.Form):
                 actions.set_priority(issue, data["priority"], user=user, now=now)
             label = Priority(data["priority"]).label.lower()
             return Outcome(f"Set {_issues(len(selected))} to {label} priority.")
+        if action == "review":
+            n = actions.mark_reviewed(issues, user=user, now=now)
+            return Outcome(f"Marked {_issues(n)} reviewed.")
         if action == "merge":
             selected = list(issues.select_related("project")[: MAX_MERGE_ISSUES + 1])
             if len(selected) > MAX_MERGE_ISSUES:

@@ -22,7 +22,14 @@ from django.utils.safestring import SafeString
 from fixtrail.accounts.models import Organization
 from fixtrail.integrations.models import ExternalIssueLink
 from fixtrail.issues import charts, counts
-from fixtrail.issues.models import Issue, IssueUser, Substatus, TagValue
+from fixtrail.issues.models import (
+    InboxReason,
+    Issue,
+    IssueUser,
+    Status,
+    Substatus,
+    TagValue,
+)
 from fixtrail.issues.search import (
     SORTS,
     Page,
@@ -35,6 +42,11 @@ from fixtrail.projects.models import Project
 DEFAULT_QUERY = "is:unresolved"
 DEFAULT_SORT = "date"
 DEFAULT_PERIOD = "24h"
+# "For review": what nobody has looked at yet, newest first. An issue that
+# waited a month without a single event has gone quiet by itself.
+REVIEW_QUERY = "is:unresolved is:for_review"
+REVIEW_SORT = "inbox"
+REVIEW_PERIOD = "30d"
 # Rows per page: a screen of dense rows.
 PAGE_SIZE = 25
 # Cursors are short ("n:" and a few integers); anything longer is junk.
@@ -73,6 +85,7 @@ SORT_LABELS = {
     "freq": "Events",
     "user": "Users",
     "priority": "Priority",
+    "inbox": "Date added",
 }
 
 
@@ -281,3 +294,42 @@ def page_links(state: ListState, page: Page) -> tuple[str | None, str | None]:
     prev = state.querystring(cursor=page.prev_cursor) if page.prev_cursor else None
     following = state.querystring(cursor=page.next_cursor) if page.next_cursor else None
     return prev, following
+
+
+def waiting_for_review(
+    organization: Organization, now: datetime, project: Project | None = None
+) -> dict[int, int]:
+    """Return, per project id, how many issues wait in the review inbox: the
+    count behind the "For review" tab (same query, same period). One query."""
+    issues = Issue.objects.filter(
+        project__organization=organization,
+        status=Status.UNRESOLVED,
+        last_seen__gte=now - PERIODS[REVIEW_PERIOD].length,
+    ).exclude(inbox_reason=InboxReason.NONE)
+    if project is not None:
+        issues = issues.filter(project=project)
+    return dict(
+        issues.values("project_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("project_id", "n")
+    )
+
+
+def review_tabs(state: ListState, waiting: int) -> list[Link]:
+    """The list's two views: every unresolved issue, and those for review."""
+    reviewing = state.query.strip() == REVIEW_QUERY
+    return [
+        Link(
+            "Unresolved",
+            ListState().querystring(),
+            state.query.strip() == DEFAULT_QUERY,
+        ),
+        Link(
+            f"For review ({waiting})",
+            ListState(
+                query=REVIEW_QUERY, sort=REVIEW_SORT, period=REVIEW_PERIOD
+            ).querystring(),
+            reviewing,
+        ),
+    ]

@@ -26,6 +26,17 @@ class Substatus(models.TextChoices):
     NONE = "", "—"
 
 
+class InboxReason(models.TextChoices):
+    """Why an issue waits in the review inbox (Sentry's GroupInboxReason)."""
+
+    NEW = "new", "New issue"
+    REGRESSION = "regression", "Regression"
+    ESCALATING = "escalating", "Escalating"
+    MANUAL = "manual", "Marked for review"
+    # Reviewed: the issue is out of the inbox.
+    NONE = "", "Reviewed"
+
+
 class Priority(models.IntegerChoices):
     LOW = 25, "Low"
     MEDIUM = 50, "Medium"
@@ -75,6 +86,16 @@ class Issue(models.Model):
     # True from a regression until the issue is next resolved; searchable
     # as is:regressed.
     is_regressed = models.BooleanField(default=False)
+    # The review inbox: why the issue waits for someone to look at it ("" once
+    # someone opened it or acted on it), and since when. New issues enter it
+    # with reason "new"; digest puts regressions and escalations back.
+    inbox_reason = models.CharField(
+        max_length=12,
+        choices=InboxReason.choices,
+        default=InboxReason.NEW,
+        blank=True,
+    )
+    inbox_at = models.DateTimeField(default=timezone.now)
 
     # Resolution. resolved_in_release = "" with in_next_release False means
     # "resolved now".
@@ -125,6 +146,10 @@ class Issue(models.Model):
             models.Index(fields=["project", "last_seen"], name="issue_last_seen_idx"),
             models.Index(fields=["project", "first_seen"], name="issue_first_seen_idx"),
             models.Index(fields=["project", "times_seen"], name="issue_times_seen_idx"),
+            # "For review", and the count of it per project.
+            models.Index(
+                fields=["project", "inbox_reason", "inbox_at"], name="issue_inbox_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -137,6 +162,11 @@ class Issue(models.Model):
     def short_id_display(self) -> str:
         """PROJECT-1A; reads self.project (a query unless selected)."""
         return f"{self.project.short_id_prefix}-{base36(self.short_id)}"
+
+    @property
+    def for_review(self) -> bool:
+        """Whether the issue waits in the review inbox."""
+        return bool(self.inbox_reason)
 
     def resolution(self) -> lifecycle.Resolution | None:
         """Return how this issue was resolved, or None unless resolved."""
@@ -207,6 +237,7 @@ class Activity(models.Model):
         MERGED = "merged", "Merged"
         COMMENT = "comment", "Comment"
         PRIORITY = "priority", "Priority changed"
+        REVIEWED = "reviewed", "Marked reviewed"
 
     issue = models.ForeignKey(Issue, models.CASCADE, related_name="activities")
     user = models.ForeignKey(
@@ -291,3 +322,53 @@ class SavedSearch(models.Model):
     # Shared searches are visible to the whole organization.
     is_shared = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class IssueOwner(models.Model):
+    """Who owns an issue by the project's ownership rules, and the rule
+    that said so (set by digest when the issue opens)."""
+
+    issue = models.OneToOneField(
+        Issue, models.CASCADE, related_name="owner", primary_key=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="owned_issues",
+    )
+    team = models.ForeignKey(
+        Team, models.CASCADE, null=True, blank=True, related_name="owned_issues"
+    )
+    # "CODEOWNERS line 4: codeowners:/src/auth/ @acme/identity".
+    rule = models.CharField(max_length=600)
+    # Whether digest assigned the issue to this owner.
+    auto_assigned = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class IssueSignature(models.Model):
+    """An issue's MinHash signatures (fixtrail.issues.similarity), computed
+    by digest from its first event."""
+
+    issue = models.OneToOneField(
+        Issue, models.CASCADE, related_name="signature", primary_key=True
+    )
+    project = models.ForeignKey(Project, models.CASCADE, related_name="+")
+    stack = models.BinaryField(default=b"")
+    message = models.BinaryField(default=b"")
+
+
+class IssueSignatureBand(models.Model):
+    """One LSH band of an issue's signatures: issues that share a band key
+    are the candidates a similar-issues lookup scores."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="+")
+    key = models.BigIntegerField()
+    issue = models.ForeignKey(Issue, models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "key"], name="issue_band_lookup_idx")
+        ]

@@ -230,9 +230,14 @@ def activity_detail(activity: Activity) -> str:
     if kind == Activity.Kind.IGNORED:
         return _ignore_detail(data)
     if kind == Activity.Kind.ASSIGNED:
-        if data.get("team"):
-            return f"to #{data['team']}"
-        return f"to {data.get('assignee', '')}"
+        target = (
+            f"to #{data['team']}"
+            if data.get("team")
+            else f"to {data.get('assignee', '')}"
+        )
+        # Auto-assignment names the ownership rule that chose the owner.
+        rule = data.get("rule")
+        return f"{target} by {rule}" if isinstance(rule, str) and rule else target
     if kind == Activity.Kind.MERGED:
         merged = data.get("merged")
         return (

@@ -55,14 +55,17 @@ IS_VALUES = (
     "new",
     "escalating",
     "bookmarked",
+    "for_review",
+    "reviewed",
 )
 LEVELS = ("debug", "info", "warning", "error", "fatal")
-SORTS = ("date", "new", "freq", "user", "priority")
+SORTS = ("date", "new", "freq", "user", "priority", "inbox")
 
 # Written key (lower-cased) -> the kind of term it makes.
 KEYS = {
     "is": "is",
     "assigned": "assigned",
+    "owner": "owner",
     "release": "release",
     "firstrelease": "first_release",
     "environment": "environment",
@@ -285,7 +288,7 @@ def _check_values(kind: str, key: str, values: tuple[str, ...]) -> None:
             raise SearchError(
                 f'Unknown level "{value}". Use one of: {", ".join(LEVELS)}.'
             )
-        if kind == "assigned" and not (
+        if kind in ("assigned", "owner") and not (
             value.lower() in ("me", "none")
             or (value.startswith("#") and len(value) > 1)
             or "@" in value
@@ -354,6 +357,8 @@ def _condition(term: Term, user: Any, now: datetime) -> Q:
         return _any(_is_condition(value.lower(), user) for value in term.value)
     if kind == "assigned":
         return _any(_assigned_condition(value, user) for value in term.value)
+    if kind == "owner":
+        return _any(_owner_condition(value, user) for value in term.value)
     if kind in ("release", "environment"):
         return _tag_condition(kind, term.value)
     if kind == "tag":
@@ -415,6 +420,10 @@ def _is_condition(value: str, user: Any) -> Q:
         return Q(substatus=Substatus.NEW)
     if value == "escalating":
         return Q(substatus=Substatus.ESCALATING)
+    if value == "for_review":
+        return ~Q(inbox_reason="")
+    if value == "reviewed":
+        return Q(inbox_reason="")
     if value == "bookmarked":
         through = Issue.bookmarked_by.through
         return Exists(through.objects.filter(issue=OuterRef("pk"), user=user))
@@ -435,6 +444,20 @@ def _assigned_condition(value: str, user: Any) -> Q:
     if value.startswith("#"):
         return Q(assignee_team__slug=value[1:])
     return Q(assignee__email__iexact=value)
+
+
+def _owner_condition(value: str, user: Any) -> Q:
+    """Issues whose owner by the ownership rules is ``value``: ``me`` is the
+    user or any team the user belongs to."""
+    from django.db.models import Q
+
+    if value.lower() == "me":
+        return Q(owner__user=user) | Q(owner__team__members=user)
+    if value.lower() == "none":
+        return Q(owner__isnull=True)
+    if value.startswith("#"):
+        return Q(owner__team__slug=value[1:])
+    return Q(owner__user__email__iexact=value)
 
 
 def _tag_condition(key: str, values: tuple[str, ...]) -> Q:
@@ -468,9 +491,18 @@ SORT_FIELDS = {
     "freq": ("times_seen",),
     "user": ("user_count",),
     "priority": ("priority", "last_seen"),
+    # When the issue (last) entered the review inbox.
+    "inbox": ("inbox_at",),
 }
 # Cursor values of these fields are datetimes (as epoch microseconds).
-DATE_FIELDS = {"last_seen", "first_seen", "timestamp", "received_at", "created_at"}
+DATE_FIELDS = {
+    "inbox_at",
+    "last_seen",
+    "first_seen",
+    "timestamp",
+    "received_at",
+    "created_at",
+}
 
 
 def sort_issues(qs: QuerySet, sort: str, ascending: bool = False) -> QuerySet:

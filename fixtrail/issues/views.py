@@ -32,7 +32,7 @@ from fixtrail.accounts.access import get_membership
 from fixtrail.accounts.models import Membership, Organization, Role, Team, User
 from fixtrail.events.models import Attachment, Event, UserReport
 from fixtrail.events.storage import CorruptEventData
-from fixtrail.issues import actions, display, listing, overview
+from fixtrail.issues import actions, display, listing, overview, similar
 from fixtrail.issues.forms import (
     IGNORE_FOR_CHOICES,
     MAX_MERGE_ISSUES,
@@ -43,7 +43,7 @@ from fixtrail.issues.forms import (
     SavedSearchForm,
     selected_issues,
 )
-from fixtrail.issues.models import Issue, Priority, SavedSearch
+from fixtrail.issues.models import Issue, IssueOwner, Priority, SavedSearch
 from fixtrail.issues.search import Page, SearchError, quote_term
 from fixtrail.projects.access import get_project
 from fixtrail.projects.models import Project
@@ -147,6 +147,9 @@ def _issue_list(
         "rows": listing.issue_rows(page.items, state.period, now),
         "prev_link": prev_link,
         "next_link": next_link,
+        "review_tabs": listing.review_tabs(
+            state, sum(listing.waiting_for_review(org, now, project).values())
+        ),
         "sort_links": listing.sort_links(state),
         "period_links": listing.period_links(state),
         "period": listing.PERIODS[state.period],
@@ -292,6 +295,10 @@ def _issue_page(
         "environments": overview.seen_in(issue, "environment"),
         "activity": _activity_rows(issue),
         "correlation": issue_overview(issue),
+        "similar_issues": similar.similar_issues(issue),
+        "issue_owner": IssueOwner.objects.filter(issue=issue)
+        .select_related("user", "team")
+        .first(),
         "comment_form": CommentForm(),
         "now": now,
         **_events_context(issue, "", None),
@@ -299,9 +306,10 @@ def _issue_page(
     }
     if event is not None:
         ctx.update(_event_context(request, issue, event))
-    # Only the first visit writes: on SQLite every write queues for the one
-    # write lock behind digest, and a page view should not wait there.
-    if not issue.seen_by.filter(pk=request.user.pk).exists():
+    # Only the first visit (or one while the issue waits for review) writes:
+    # on SQLite every write queues for the one write lock behind digest, and
+    # a page view should not wait there.
+    if issue.inbox_reason or not issue.seen_by.filter(pk=request.user.pk).exists():
         actions.mark_seen(issue, request.user)
     return render(request, "issues/detail.html", ctx)
 

@@ -14,7 +14,7 @@ from fixtrail.accounts.models import Organization, Team
 
 # The digest's current grouping algorithm; new projects start on it and keep
 # it until someone upgrades them, so existing issues never split.
-CURRENT_GROUPING_VERSION = 1
+CURRENT_GROUPING_VERSION = 2
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_MAX_EVENTS_STORED = 1_000_000
 
@@ -150,3 +150,33 @@ def create_project_with_key(org: Organization, name: str, platform: str) -> Proj
     )
     ProjectKey.objects.create(project=project)
     return project
+
+
+class ProjectOwnership(models.Model):
+    """A project's ownership rules and CODEOWNERS file (Sentry's
+    ProjectOwnership). Parsing and matching: fixtrail.projects.ownership;
+    saving with owners checked: fixtrail.projects.owners."""
+
+    class AutoAssignment(models.TextChoices):
+        ISSUE_OWNER = "issue_owner", "Auto Assign to Issue Owner"
+        OFF = "off", "Turn off Auto-Assignment"
+
+    project = models.OneToOneField(
+        Project, models.CASCADE, related_name="ownership", primary_key=True
+    )
+    raw = models.TextField(blank=True)
+    codeowners = models.TextField(blank=True)
+    # Where the CODEOWNERS text came from: "paste", "api" or a repository.
+    codeowners_source = models.CharField(max_length=200, blank=True)
+    # Sentry's "fallthrough": with no matching rule, everyone is an owner.
+    fallthrough = models.BooleanField(default=True)
+    auto_assignment = models.CharField(
+        max_length=16,
+        choices=AutoAssignment.choices,
+        default=AutoAssignment.ISSUE_OWNER,
+    )
+    date_created = models.DateTimeField(default=timezone.now)
+    last_updated = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"ownership of {self.project_id}"

@@ -19,6 +19,16 @@ urlpatterns = [
         name="settings",
     ),
     path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/ownership/",
+        views.project_ownership,
+        name="ownership",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/grouping/",
+        views.project_grouping,
+        name="grouping",
+    ),
+    path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/stats/",
         views.project_stats,
         name="stats",

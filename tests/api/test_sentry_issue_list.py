@@ -151,7 +151,8 @@ def test_it_refuses_an_unknown_sort(alice_api, three_issues):
     response = alice_api.get(ISSUES, {"sort": "trends"})
     assert response.status_code == 400
     assert response.json() == {
-        "detail": 'Unknown sort "trends". Use one of: date, new, freq, user, priority.'
+        "detail": 'Unknown sort "trends". '
+        "Use one of: date, new, freq, user, priority, inbox."
     }
 
 

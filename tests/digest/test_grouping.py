@@ -135,8 +135,8 @@ def test_it_returns_a_32_hex_digit_hash_and_the_version():
 
 
 def test_it_knows_its_versions():
-    assert LATEST_GROUPING_VERSION == 1
-    assert sorted(GROUPING_VERSIONS) == [1]
+    assert LATEST_GROUPING_VERSION == 2
+    assert sorted(GROUPING_VERSIONS) == [1, 2]
 
 
 def test_it_rejects_an_unknown_version():

@@ -131,7 +131,7 @@ def test_it_parses(query, terms):
             "is:open",
             'Unknown value "open" for is:. Use one of: unresolved, resolved, '
             "ignored, assigned, unassigned, linked, unlinked, regressed, new, "
-            "escalating, bookmarked.",
+            "escalating, bookmarked, for_review, reviewed.",
         ),
         (
             "level:critical",

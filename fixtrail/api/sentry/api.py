@@ -11,6 +11,7 @@ from fixtrail.api.sentry import (
     discover,
     issues,
     organizations,
+    ownership,
     projects,
     releases,
     rules,
@@ -39,3 +40,4 @@ api.add_router("", rules.router)
 api.add_router("", discover.router)
 api.add_router("", stats.router)
 api.add_router("", tags.router)
+api.add_router("", ownership.router)

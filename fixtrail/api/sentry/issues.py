@@ -41,7 +41,7 @@ from fixtrail.api.updates import apply_update, check_body, check_role
 from fixtrail.events.models import Event
 from fixtrail.events.storage import CorruptEventData
 from fixtrail.integrations.models import ExternalIssueLink
-from fixtrail.issues import actions, overview
+from fixtrail.issues import actions, overview, similar
 from fixtrail.issues.models import Issue, TagValue
 
 logger = logging.getLogger(__name__)
@@ -372,3 +372,21 @@ def issue_gitlab_link(
         "label": link.label,
         "link": link.url or None,
     }
+
+
+@_both("GET", "similar/", "event:read", "issue_similar")
+def issue_similar(
+    request: HttpRequest, issue_id: str, org_slug: str | None = None
+) -> list:
+    """Return the project's issues most like this one, best first, as
+    Sentry's similar-issues endpoint: ``[[issue, {feature: score}], ...]``
+    (``limit``, 1 to 50, default 10)."""
+    issue, _ = _issue(request, issue_id, org_slug)
+    raw = request.GET.get("limit", "10")
+    if not raw.isdigit() or not 1 <= int(raw) <= similar.MAX_LIMIT:
+        raise BadRequest(f"limit must be a number from 1 to {similar.MAX_LIMIT}.")
+    found = similar.similar_issues(issue, limit=int(raw), min_score=0.0)
+    payloads = issue_payloads(
+        [s.issue for s in found], user=request.user, now=timezone.now()
+    )
+    return [[payload, s.scores] for payload, s in zip(payloads, found, strict=True)]

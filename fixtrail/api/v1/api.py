@@ -14,9 +14,11 @@ from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.v1 import (
     alerts,
+    grouping,
     integrations,
     issues,
     merge_requests,
+    ownership,
     projects,
     releases,
     tokens,
@@ -64,6 +66,8 @@ api.add_router("", integrations.router)
 api.add_router("", releases.router)
 api.add_router("", merge_requests.router)
 api.add_router("", alerts.router)
+api.add_router("", ownership.router)
+api.add_router("", grouping.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page

@@ -74,6 +74,7 @@ def issue_out(issue: Issue) -> dict:
             "resolved_at", "resolved_in_release", "resolved_in_next_release",
             "resolved_in_commit", "ignored_at", "ignore_until", "ignore_count",
             "ignore_window", "ignore_user_count", "ignore_user_window",
+            "inbox_reason", "inbox_at",
         )
     }  # fmt: skip
     return {

@@ -168,6 +168,13 @@ class IssueOut(Schema):
     ignore_window: int | None
     ignore_user_count: int | None
     ignore_user_window: int | None
+    inbox_reason: str = Field(
+        description="Why it waits for review (new, regression, escalating, "
+        'manual); "" once reviewed.'
+    )
+    inbox_at: dt.datetime = Field(
+        description="When it (last) entered the review inbox."
+    )
 
 
 class IssueRow(IssueOut):
@@ -306,7 +313,7 @@ class SavedSearchOut(Schema):
 class SavedSearchIn(Schema):
     name: str = Field(min_length=1, max_length=100)
     query: str = Field("", max_length=1000)
-    sort: Literal["date", "new", "freq", "user", "priority"] = "date"
+    sort: Literal["date", "new", "freq", "user", "priority", "inbox"] = "date"
     is_shared: bool = False
     project: str = Field("", max_length=50)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fixtrail.digest.fingerprint_rules import FingerprintRules, StacktraceRules
-from fixtrail.digest.grouping import v1
+from fixtrail.digest.grouping import v1, v2
 from fixtrail.digest.grouping.components import Component
 
 __all__ = [
@@ -62,6 +62,19 @@ GROUPING_VERSIONS: dict[int, GroupingConfig] = {
             "stack trace."
         ),
         strategy=v1.group_event,
+    ),
+    2: GroupingConfig(
+        version=2,
+        config_id=v2.CONFIG_ID,
+        description=(
+            "Version 1 plus built-in stack-trace rules: the same browser "
+            "error is one issue in every browser (runtime frames, function "
+            "prefixes and a file:// page's directory do not count), and "
+            "native crashes group by their crashing application frames "
+            "(abort, signal handlers, crash reporters and stripped code do "
+            "not count)."
+        ),
+        strategy=v2.group_event,
     ),
 }
 LATEST_GROUPING_VERSION = max(GROUPING_VERSIONS)

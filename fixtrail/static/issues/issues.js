@@ -71,6 +71,7 @@
     Enter: function () { listKeys.o(); },
     r: function () { bulkAction("resolve"); },
     i: function () { bulkAction("ignore"); },
+    e: function () { bulkAction("review"); },
     a: function () { focusIf("#bulk [data-assign-select]"); },
     n: function () { clickIf("[data-page-next]"); },
     p: function () { clickIf("[data-page-prev]"); },
