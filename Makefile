@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	FIXTRAIL_ENV=$${FIXTRAIL_ENV:-development} $(BIN)/fixtrail run
+	FIXTRAIL_ENV=$${FIXTRAIL_ENV:-development} $(BIN)/fixtrail run $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 # Debian's Chromium for the browser tests; skipped when already there.
 browser:
