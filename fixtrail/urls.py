@@ -16,3 +16,7 @@ urlpatterns = [
     path("", include("fixtrail.projects.urls")),
     path("", include("fixtrail.issues.urls")),
 ]
+
+handler403 = "fixtrail.core.errors.permission_denied"
+handler404 = "fixtrail.core.errors.page_not_found"
+handler500 = "fixtrail.core.errors.server_error"
