@@ -47,6 +47,7 @@ from fixtrail.issues.models import Issue, Priority, SavedSearch
 from fixtrail.issues.search import Page, SearchError, quote_term
 from fixtrail.projects.access import get_project
 from fixtrail.projects.models import Project
+from fixtrail.projects.snippets import setup_context
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -110,7 +111,20 @@ def project_issues(
 ) -> HttpResponse:
     """The issues of one project."""
     project, membership = get_project(request.user, org_slug, project_slug)
+    if not Issue.objects.filter(project=project).exists():
+        return _waiting_for_first_event(request, project)
     return _issue_list(request, membership, project)
+
+
+def _waiting_for_first_event(request: HttpRequest, project: Project) -> HttpResponse:
+    # The partial polls this same URL; the first answer after digest has
+    # stored an issue is the list's partial, which htmx swaps in.
+    ctx = {
+        "organization": project.organization,
+        "project": project,
+        **setup_context(project),
+    }
+    return _render(request, "issues/waiting.html", "issues/_waiting.html", ctx)
 
 
 @login_required

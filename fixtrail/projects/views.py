@@ -18,7 +18,7 @@ from fixtrail.events import stats
 from fixtrail.projects.access import get_project
 from fixtrail.projects.forms import ProjectCreateForm, ProjectSettingsForm
 from fixtrail.projects.models import ProjectKey, create_project_with_key
-from fixtrail.projects.snippets import setup_snippets
+from fixtrail.projects.snippets import setup_context
 from fixtrail.queue import Backlog, QueueUnavailable, read_backlog
 
 
@@ -46,9 +46,9 @@ def create_project(request: HttpRequest, org_slug: str) -> HttpResponse:
             org, form.cleaned_data["name"], form.cleaned_data["platform"]
         )
         messages.success(request, "Project created. Point your SDK at this DSN.")
-        return redirect(
-            "projects:settings", org_slug=org.slug, project_slug=project.slug
-        )
+        # A new project opens on its issue list, which waits for the first
+        # event with the DSN and the platform's snippet.
+        return redirect(project.get_absolute_url())
     return render(request, "projects/create.html", {"organization": org, "form": form})
 
 
@@ -68,14 +68,13 @@ def project_settings(
             return redirect(
                 "projects:settings", org_slug=org_slug, project_slug=project.slug
             )
-    key = project.primary_key()
     ctx = {
         "organization": project.organization,
         "project": project,
         "keys": project.keys.order_by("id"),
-        "snippets": setup_snippets(key.dsn, org_slug, project.slug) if key else [],
         "form": form,
         "can_edit": can_edit,
+        **setup_context(project),
     }
     return render(request, "projects/settings.html", ctx)
 
