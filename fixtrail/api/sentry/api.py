@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.sentry import issues, organizations, projects
+from fixtrail.api.sentry import teams as teams_api
 
 api = NinjaAPI(
     title="Fixtrail: Sentry-compatible API",
@@ -23,3 +24,4 @@ install_error_handlers(api)
 api.add_router("", organizations.router)
 api.add_router("", projects.router)
 api.add_router("", issues.router)
+api.add_router("", teams_api.router)
