@@ -70,6 +70,7 @@ ALLOWED_HOSTS = [
 ]
 CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
 CSRF_FAILURE_VIEW = "fixtrail.core.errors.csrf_failure"
+FORM_RENDERER = "fixtrail.core.forms.FormRenderer"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _base.scheme == "https"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

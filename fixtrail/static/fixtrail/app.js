@@ -32,4 +32,16 @@
       done();
     }
   });
+
+  // A scope preset ticks its scopes, so the grid shows what the token gets.
+  document.addEventListener("change", function (event) {
+    const radio = event.target;
+    if (radio.name !== "preset" || !radio.form) return;
+    const hint = radio.closest(".preset") && radio.closest(".preset").querySelector("[data-preset-scopes]");
+    if (!hint) return;
+    const wanted = hint.getAttribute("data-preset-scopes").split(" ");
+    radio.form.querySelectorAll("input[name=scopes]").forEach(function (box) {
+      box.checked = wanted.indexOf(box.value) !== -1;
+    });
+  });
 })();
