@@ -141,9 +141,13 @@ def _issue_list(
     now = timezone.now()
     state = listing.ListState.from_params(request.GET)
     error = ""
+    # The organization-wide list may be narrowed to one of its projects;
+    # an unknown slug shows every project.
+    org_projects = list(org.projects.order_by("name")) if project is None else []
+    project_filter = next((p for p in org_projects if p.slug == state.project), None)
     try:
         issues = listing.matching_issues(
-            org, project, state, user=request.user, now=now
+            org, project or project_filter, state, user=request.user, now=now
         )
         page = listing.issue_page(issues, state)
     except SearchError as exc:
@@ -153,6 +157,8 @@ def _issue_list(
     ctx = {
         "organization": org,
         "project": project,
+        "project_filter": project_filter,
+        "org_projects": org_projects,
         "can_act": membership.has_role(Role.MEMBER),
         "state": state,
         "search_error": error,
@@ -290,6 +296,7 @@ def _issue_page(
 ) -> HttpResponse:
     now = timezone.now()
     hourly, daily = overview.histograms(issue, now)
+    activity = _activity_rows(issue)
     ctx = {
         "issue": issue,
         "project": issue.project,
@@ -302,7 +309,8 @@ def _issue_page(
         "tags": overview.tag_distributions(issue),
         "releases": overview.seen_in(issue, "release"),
         "environments": overview.seen_in(issue, "environment"),
-        "activity": _activity_rows(issue),
+        "activity": activity,
+        "resolved_by": _resolver(issue, activity),
         "comment_form": CommentForm(),
         "now": now,
         **_events_context(issue, "", None),
@@ -315,6 +323,17 @@ def _issue_page(
     if not issue.seen_by.filter(pk=request.user.pk).exists():
         actions.mark_seen(issue, request.user)
     return render(request, "issues/detail.html", ctx)
+
+
+def _resolver(issue: Issue, activity: list[dict]) -> User | None:
+    # The newest "resolved" activity says who resolved a resolved issue;
+    # digest resolves nothing, so no user means it was Fixtrail itself.
+    if issue.status != "resolved":
+        return None
+    for row in activity:
+        if row["activity"].kind == "resolved":
+            return row["activity"].user
+    return None
 
 
 def _assignee_value(issue: Issue) -> str:

@@ -33,6 +33,12 @@
     }
   });
 
+  // Filters that apply as soon as they change (the list's project filter).
+  document.addEventListener("change", function (event) {
+    const field = event.target.closest("[data-submit-on-change]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+
   // A scope preset ticks its scopes, so the grid shows what the token gets.
   document.addEventListener("change", function (event) {
     const radio = event.target;
