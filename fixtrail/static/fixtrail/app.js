@@ -39,15 +39,30 @@
     if (field && field.form) field.form.requestSubmit();
   });
 
-  // A scope preset ticks its scopes, so the grid shows what the token gets.
-  document.addEventListener("change", function (event) {
-    const radio = event.target;
-    if (radio.name !== "preset" || !radio.form) return;
-    const hint = radio.closest(".preset") && radio.closest(".preset").querySelector("[data-preset-scopes]");
+  // A scope preset ticks its scopes, so the grid shows what the token
+  // gets; ticking a scope by hand switches to "choose the scopes".
+  function applyPreset(radio) {
+    const preset = radio.closest(".preset");
+    const hint = preset && preset.querySelector("[data-preset-scopes]");
     if (!hint) return;
     const wanted = hint.getAttribute("data-preset-scopes").split(" ");
     radio.form.querySelectorAll("input[name=scopes]").forEach(function (box) {
       box.checked = wanted.indexOf(box.value) !== -1;
     });
+  }
+
+  document.addEventListener("change", function (event) {
+    const input = event.target;
+    if (!input.form) return;
+    if (input.name === "preset") applyPreset(input);
+    if (input.name === "scopes") {
+      const custom = input.form.querySelector("input[name=preset][value=custom]");
+      if (custom) custom.checked = true;
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const chosen = document.querySelector("input[name=preset]:checked");
+    if (chosen && chosen.form) applyPreset(chosen);
   });
 })();
