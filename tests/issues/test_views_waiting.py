@@ -24,7 +24,7 @@ def test_it_waits_for_the_first_event_with_the_dsn_and_the_platform_first(
     # The project's platform comes first, install command and code apart.
     assert "<h2>Set up Node.js</h2>" in body
     assert body.index("npm install @sentry/node") < body.index("pip install sentry-sdk")
-    assert "<pre>npm install @sentry/node</pre>" in body
+    assert '<pre tabindex="0">npm install @sentry/node</pre>' in body
     assert "sentry-cli send-event -m" in body
     assert 'hx-trigger="every 2s"' in body
     # Nothing to act on yet.
