@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install browser clean
+.PHONY: run test lint format install browser clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	FIXTRAIL_ENV=$${FIXTRAIL_ENV:-development} $(BIN)/fixtrail run
+	FIXTRAIL_ENV=$${FIXTRAIL_ENV:-development} $(BIN)/fixtrail run $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 # Debian's Chromium for the browser tests; skipped when already there.
 browser:
@@ -26,6 +26,14 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check fixtrail tests bench
 	FIXTRAIL_DATA_DIR=$${FIXTRAIL_DATA_DIR:-$$(mktemp -d)} $(BIN)/pytest $(PYTEST_ARGS)
+
+# Full-page screenshots of every page, empty and filled, at desktop and
+# phone widths, for a reviewer to look through.
+SCREENSHOTS ?= test-artifacts/pages
+screenshots: $(STAMP) browser
+	FIXTRAIL_DATA_DIR=$$(mktemp -d) FIXTRAIL_SCREENSHOTS=$(abspath $(SCREENSHOTS)) \
+		$(BIN)/pytest tests/browser/test_pages.py -q -p no:cacheprovider
+	@echo "Screenshots in $(SCREENSHOTS)/"
 
 lint: $(STAMP)
 	$(BIN)/ruff check fixtrail tests bench

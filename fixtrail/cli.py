@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from fixtrail.lib.ports import PortClaim, PortInUse, base_url, claim_port
 from fixtrail.lib.processes import die_with_parent
 
 DEFAULT_HOST = "127.0.0.1"
@@ -193,20 +194,46 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _claim_port(host: str, port: int) -> PortClaim:
+    """Claim host:port for this server or exit with a message naming it.
+
+    Also makes the port the base URL of every child (links, DSNs) unless
+    FIXTRAIL_BASE_URL says otherwise: children read it from the environment.
+    """
+    try:
+        claim = claim_port(host, port)
+    except PortInUse as exc:
+        sys.exit(f"fixtrail: {exc}")
+    os.environ.setdefault("FIXTRAIL_BASE_URL", base_url(host, port))
+    return claim
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    claim = _claim_port(args.host, args.port)
     _metrics_dir(fresh=True)
     static_root = _prepare(migrate=True)
-    print(f"Fixtrail serving on http://{args.host}:{args.port}/", flush=True)
+    print(
+        f"Fixtrail serving on http://{args.host}:{args.port}/ "
+        f"(links and DSNs use {os.environ['FIXTRAIL_BASE_URL']})",
+        flush=True,
+    )
     web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
     worker = _spawn([sys.executable, "-m", "fixtrail.cli", "worker"])
-    return _supervise([web, worker])
+    try:
+        return _supervise([web, worker])
+    finally:
+        claim.release()
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    claim = _claim_port(args.host, args.port)
     _metrics_dir(fresh=False)
     static_root = _prepare(migrate=False)
     web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
-    return _supervise([web])
+    try:
+        return _supervise([web])
+    finally:
+        claim.release()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

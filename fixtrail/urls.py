@@ -22,3 +22,7 @@ urlpatterns = [
     path("", include("fixtrail.symbols.urls")),
     path("", include("fixtrail.alerts.urls")),
 ]
+
+handler403 = "fixtrail.core.errors.permission_denied"
+handler404 = "fixtrail.core.errors.page_not_found"
+handler500 = "fixtrail.core.errors.server_error"

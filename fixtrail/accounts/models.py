@@ -157,6 +157,7 @@ class Team(models.Model):
     slug = models.SlugField(max_length=50)
     name = models.CharField(max_length=100)
     members = models.ManyToManyField(User, related_name="teams", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -46,4 +46,10 @@ urlpatterns = [
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
     path("organizations/<slug:org_slug>/members/", views.members, name="members"),
+    path("organizations/<slug:org_slug>/teams/", views.teams, name="teams"),
+    path(
+        "organizations/<slug:org_slug>/teams/<slug:team_slug>/",
+        views.team_action,
+        name="team_action",
+    ),
 ]

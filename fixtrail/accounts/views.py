@@ -5,21 +5,38 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from fixtrail.accounts import setup
 from fixtrail.accounts.access import get_membership
-from fixtrail.accounts.forms import LoginForm, MemberForm, SetupForm, TokenForm
+from fixtrail.accounts.forms import (
+    SCOPE_PRESETS,
+    LoginForm,
+    MemberForm,
+    SetupForm,
+    TeamForm,
+    TokenForm,
+)
 from fixtrail.accounts.invitations import send_invitation
 from fixtrail.accounts.models import (
     ApiToken,
     MembershipError,
     Organization,
     Role,
+    Team,
+    User,
     set_member_role,
+)
+from fixtrail.accounts.teams import (
+    TeamError,
+    create_team,
+    give_project,
+    join_team,
+    leave_team,
+    take_project,
 )
 
 
@@ -90,7 +107,12 @@ def tokens(request: HttpRequest) -> HttpResponse:
         )
         form = TokenForm()
     items = request.user.api_tokens.active().order_by("-created_at")
-    ctx = {"form": form, "tokens": items, "created": created}
+    ctx = {
+        "form": form,
+        "tokens": items,
+        "created": created,
+        "presets": list(SCOPE_PRESETS.items()),
+    }
     return render(request, "accounts/tokens.html", ctx)
 
 
@@ -125,11 +147,100 @@ def members(request: HttpRequest, org_slug: str) -> HttpResponse:
                     send_invitation(member.user, org, request.user)
                 messages.success(request, f"{form.cleaned_data['email']} added.")
                 return redirect("accounts:members", org_slug=org.slug)
+    members = list(org.memberships.select_related("user").order_by("user__email"))
+    teams_of = _teams_by_user(org)
+    for member in members:
+        member.user_teams = teams_of.get(member.user_id, [])
     ctx = {
         "organization": org,
         "membership": membership,
-        "members": org.memberships.select_related("user").order_by("user__email"),
+        "members": members,
         "form": form,
         "can_manage": membership.has_role(Role.OWNER),
     }
     return render(request, "accounts/members.html", ctx)
+
+
+def _teams_by_user(org: Organization) -> dict[int, list[Team]]:
+    teams: dict[int, list[Team]] = {}
+    through = Team.members.through
+    rows = through.objects.filter(team__organization=org).select_related("team")
+    for row in rows.order_by("team__slug"):
+        teams.setdefault(row.user_id, []).append(row.team)
+    return teams
+
+
+@login_required
+def teams(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """List the organization's teams; admins create them."""
+    membership = get_membership(request.user, org_slug)
+    org = membership.organization
+    form = TeamForm(request.POST or None)
+    if request.method == "POST":
+        get_membership(request.user, org_slug, Role.ADMIN)
+        if form.is_valid():
+            try:
+                team = create_team(org, form.cleaned_data["name"])
+            except TeamError as exc:
+                form.add_error("name", str(exc))
+            else:
+                messages.success(request, f"Team #{team.slug} created.")
+                return redirect("accounts:teams", org_slug=org.slug)
+    ctx = {
+        "organization": org,
+        "teams": _team_rows(org, request.user),
+        "form": form,
+        "can_manage": membership.has_role(Role.ADMIN),
+        "can_join": membership.has_role(Role.MEMBER),
+    }
+    return render(request, "accounts/teams.html", ctx)
+
+
+def _team_rows(org: Organization, user: User) -> list[dict]:
+    projects = list(org.projects.order_by("name"))
+    rows = []
+    for team in org.teams.prefetch_related("members", "projects").order_by("slug"):
+        members = sorted(team.members.all(), key=lambda u: u.email)
+        own = sorted(team.projects.all(), key=lambda p: p.name)
+        rows.append(
+            {
+                "team": team,
+                "members": members,
+                "is_member": any(m.pk == user.pk for m in members),
+                "projects": own,
+                "other_projects": [p for p in projects if p not in own],
+            }
+        )
+    return rows
+
+
+@login_required
+@require_POST
+def team_action(request: HttpRequest, org_slug: str, team_slug: str) -> HttpResponse:
+    """Join or leave a team (members), give or take a project, or delete
+    the team (admins)."""
+    action = request.POST.get("action", "")
+    minimum = Role.MEMBER if action in ("join", "leave") else Role.ADMIN
+    membership = get_membership(request.user, org_slug, minimum)
+    org = membership.organization
+    team = get_object_or_404(org.teams, slug=team_slug)
+    if action == "join":
+        join_team(team, request.user)
+        messages.success(request, f"You joined #{team.slug}.")
+    elif action == "leave":
+        leave_team(team, request.user)
+        messages.success(request, f"You left #{team.slug}.")
+    elif action in ("give_project", "take_project"):
+        project = get_object_or_404(org.projects, slug=request.POST.get("project", ""))
+        if action == "give_project":
+            give_project(team, project)
+            messages.success(request, f"{project.name} added to #{team.slug}.")
+        else:
+            take_project(team, project)
+            messages.success(request, f"{project.name} removed from #{team.slug}.")
+    elif action == "delete":
+        team.delete()
+        messages.success(request, f"Team #{team_slug} deleted.")
+    else:
+        return HttpResponseBadRequest("Unknown action")
+    return redirect("accounts:teams", org_slug=org.slug)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from fixtrail.api.errors import NOT_FOUND
 from fixtrail.api.sentry.api import api as sentry_api
@@ -20,8 +21,13 @@ from fixtrail.api.v1.api import docs, docs_asset
 # which a surrounding namespace would break.
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
-    """Answer unknown API paths in the API's error shape, not an HTML page."""
+    """Answer unknown API paths in the API's error shape, not an HTML page.
+
+    Exempt from CSRF: a POST to an endpoint that does not exist must get
+    this 404, not Django's HTML "CSRF verification failed" page.
+    """
     return JsonResponse({"detail": NOT_FOUND}, status=404)
 
 
@@ -33,4 +39,5 @@ urlpatterns = [
     path("docs", docs, name="api-docs"),
     path("docs/", docs),
     path("docs/assets/<str:name>", docs_asset, name="api-docs-asset"),
+    re_path(r"^(?P<rest>.*)$", not_found),
 ]

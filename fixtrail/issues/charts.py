@@ -115,6 +115,9 @@ def histogram(buckets: list[Bucket], title: str) -> SafeString:
     )
     first = buckets[0].axis if buckets else ""
     last = buckets[-1].axis if buckets else ""
+    # A third label under the middle bar: with only the two ends, a reader
+    # cannot tell which way time runs.
+    middle = buckets[len(buckets) // 2].axis if len(buckets) > 2 else ""
     total = CHART_HEIGHT + CHART_LABEL_HEIGHT
     return format_html(
         '<svg class="histogram" viewBox="0 0 {} {}" '
@@ -122,6 +125,7 @@ def histogram(buckets: list[Bucket], title: str) -> SafeString:
         '<line class="base" x1="0" y1="{}" x2="{}" y2="{}"></line>{}'
         '<text class="axis" x="0" y="{}">{}</text>'
         '<text class="axis end" x="{}" y="{}">{}</text>'
+        '<text class="axis mid" x="{}" y="{}">{}</text>'
         '<text class="axis peak" x="2" y="9">max {}</text></svg>',
         CHART_WIDTH,
         total,
@@ -136,6 +140,9 @@ def histogram(buckets: list[Bucket], title: str) -> SafeString:
         CHART_WIDTH,
         total - 2,
         last,
+        _num((len(buckets) // 2 + 0.5) * width),
+        total - 2,
+        middle,
         peak,
     )
 

@@ -174,7 +174,7 @@ def event_view(data: dict[str, Any]) -> EventView:
         ],
         breadcrumbs_omitted=max(len(crumbs) - MAX_BREADCRUMBS, 0),
         request=_request(data.get("request")),
-        user=_flat_pairs(data.get("user")),
+        user=_user_pairs(data.get("user")),
         contexts=_contexts(data.get("contexts")),
         tags=pairs(data.get("tags")),
         extra=pairs(data.get("extra")),
@@ -416,6 +416,17 @@ def _flat_pairs(value: Any) -> list[tuple[str, str]]:
         elif val is not None and val != "":
             out.append((clip(text(key), MAX_LINE_CHARS), render_value(val)))
     return out[:MAX_PAIRS]
+
+
+# A person reads an e-mail or a username; ids and addresses come after.
+_USER_KEY_ORDER = ("email", "username", "name", "id", "ip_address")
+
+
+def _user_pairs(value: Any) -> list[tuple[str, str]]:
+    """The event's user, e-mail and username before id and IP address."""
+    rank = {key: i for i, key in enumerate(_USER_KEY_ORDER)}
+    rows = _flat_pairs(value)
+    return sorted(rows, key=lambda row: rank.get(row[0], len(rank)))
 
 
 def _contexts(value: Any) -> list[tuple[str, list[tuple[str, str]]]]:

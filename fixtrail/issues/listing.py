@@ -98,6 +98,8 @@ class ListState:
     ascending: bool = False
     period: str = DEFAULT_PERIOD
     cursor: str = ""
+    # The organization-wide list narrowed to one project (its slug).
+    project: str = ""
 
     @classmethod
     def from_params(cls, params: QueryDict) -> ListState:
@@ -111,6 +113,7 @@ class ListState:
             ascending=params.get("dir") == "asc",
             period=period if period in PERIODS else DEFAULT_PERIOD,
             cursor=cursor if len(cursor) <= MAX_CURSOR_CHARS else "",
+            project=params.get("project", "")[:50],
         )
 
     def querystring(self, **changes: object) -> str:
@@ -128,6 +131,8 @@ class ListState:
             params.append(("dir", "asc"))
         if state.period != DEFAULT_PERIOD:
             params.append(("period", state.period))
+        if state.project:
+            params.append(("project", state.project))
         if state.cursor:
             params.append(("cursor", state.cursor))
         return "?" + urlencode(params) if params else "?"

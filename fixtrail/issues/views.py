@@ -47,6 +47,7 @@ from fixtrail.issues.models import Issue, IssueOwner, Priority, SavedSearch
 from fixtrail.issues.search import Page, SearchError, quote_term
 from fixtrail.projects.access import get_project
 from fixtrail.projects.models import Project
+from fixtrail.projects.snippets import setup_context
 from fixtrail.releases.overview import issue_overview
 from fixtrail.symbols.display import choose_frames
 
@@ -112,7 +113,20 @@ def project_issues(
 ) -> HttpResponse:
     """The issues of one project."""
     project, membership = get_project(request.user, org_slug, project_slug)
+    if not Issue.objects.filter(project=project).exists():
+        return _waiting_for_first_event(request, project)
     return _issue_list(request, membership, project)
+
+
+def _waiting_for_first_event(request: HttpRequest, project: Project) -> HttpResponse:
+    # The partial polls this same URL; the first answer after digest has
+    # stored an issue is the list's partial, which htmx swaps in.
+    ctx = {
+        "organization": project.organization,
+        "project": project,
+        **setup_context(project),
+    }
+    return _render(request, "issues/waiting.html", "issues/_waiting.html", ctx)
 
 
 @login_required
@@ -129,9 +143,13 @@ def _issue_list(
     now = timezone.now()
     state = listing.ListState.from_params(request.GET)
     error = ""
+    # The organization-wide list may be narrowed to one of its projects;
+    # an unknown slug shows every project.
+    org_projects = list(org.projects.order_by("name")) if project is None else []
+    project_filter = next((p for p in org_projects if p.slug == state.project), None)
     try:
         issues = listing.matching_issues(
-            org, project, state, user=request.user, now=now
+            org, project or project_filter, state, user=request.user, now=now
         )
         page = listing.issue_page(issues, state)
     except SearchError as exc:
@@ -141,6 +159,8 @@ def _issue_list(
     ctx = {
         "organization": org,
         "project": project,
+        "project_filter": project_filter,
+        "org_projects": org_projects,
         "can_act": membership.has_role(Role.MEMBER),
         "state": state,
         "search_error": error,
@@ -281,6 +301,7 @@ def _issue_page(
 ) -> HttpResponse:
     now = timezone.now()
     hourly, daily = overview.histograms(issue, now)
+    activity = _activity_rows(issue)
     ctx = {
         "issue": issue,
         "project": issue.project,
@@ -293,7 +314,8 @@ def _issue_page(
         "tags": overview.tag_distributions(issue),
         "releases": overview.seen_in(issue, "release"),
         "environments": overview.seen_in(issue, "environment"),
-        "activity": _activity_rows(issue),
+        "activity": activity,
+        "resolved_by": _resolver(issue, activity),
         "correlation": issue_overview(issue),
         "similar_issues": similar.similar_issues(issue),
         "issue_owner": IssueOwner.objects.filter(issue=issue)
@@ -312,6 +334,17 @@ def _issue_page(
     if issue.inbox_reason or not issue.seen_by.filter(pk=request.user.pk).exists():
         actions.mark_seen(issue, request.user)
     return render(request, "issues/detail.html", ctx)
+
+
+def _resolver(issue: Issue, activity: list[dict]) -> User | None:
+    # The newest "resolved" activity says who resolved a resolved issue;
+    # digest resolves nothing, so no user means it was Fixtrail itself.
+    if issue.status != "resolved":
+        return None
+    for row in activity:
+        if row["activity"].kind == "resolved":
+            return row["activity"].user
+    return None
 
 
 def _assignee_value(issue: Issue) -> str:

@@ -36,7 +36,7 @@ from fixtrail.projects.models import (
     create_project_with_key,
 )
 from fixtrail.projects.owners import OwnershipError, ownership_of, save_ownership
-from fixtrail.projects.snippets import setup_snippets
+from fixtrail.projects.snippets import setup_context
 from fixtrail.queue import Backlog, QueueUnavailable, read_backlog
 
 
@@ -70,9 +70,9 @@ def create_project(request: HttpRequest, org_slug: str) -> HttpResponse:
             org, form.cleaned_data["name"], form.cleaned_data["platform"]
         )
         messages.success(request, "Project created. Point your SDK at this DSN.")
-        return redirect(
-            "projects:settings", org_slug=org.slug, project_slug=project.slug
-        )
+        # A new project opens on its issue list, which waits for the first
+        # event with the DSN and the platform's snippet.
+        return redirect(project.get_absolute_url())
     return render(request, "projects/create.html", {"organization": org, "form": form})
 
 
@@ -92,15 +92,14 @@ def project_settings(
             return redirect(
                 "projects:settings", org_slug=org_slug, project_slug=project.slug
             )
-    key = project.primary_key()
     ctx = {
         "organization": project.organization,
         "project": project,
         "keys": project.keys.order_by("id"),
-        "snippets": setup_snippets(key.dsn, org_slug, project.slug) if key else [],
         "form": form,
         "can_edit": can_edit,
         "repositories": project.repositories.order_by("name"),
+        **setup_context(project),
     }
     return render(request, "projects/settings.html", ctx)
 

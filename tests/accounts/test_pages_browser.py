@@ -6,8 +6,11 @@ import os
 import re
 
 import pytest
+from django.utils import timezone
 
 from fixtrail.accounts import setup
+from fixtrail.projects.models import Project
+from tests.digest.queueing import digest_payloads, python_error
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
@@ -68,11 +71,22 @@ def test_first_run_creates_the_admin_and_a_project_with_a_dsn(
     page.fill("input[name=name]", "Checkout")
     page.select_option("select[name=platform]", "javascript")
     page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/projects/checkout/settings/$"))
+    page.wait_for_url(re.compile(r"/projects/checkout/$"))
+    assert "Waiting for your first event" in page.text_content("main")
     dsn = page.text_content("code.dsn")
     host = live_server.url.removeprefix("http://")
     assert re.fullmatch(rf"http://[0-9a-f]{{32}}@{re.escape(host)}/\d+", dsn)
+    assert page.text_content("main h2 >> nth=1") == "Set up JavaScript (browser)"
     assert "Sentry.init" in page.text_content("body")
+
+    # The page polls: once digest stores the first event, it is the list.
+    digest_payloads(
+        Project.objects.get(slug="checkout"),
+        [python_error(value="the very first")],
+        received_at=timezone.now(),
+    )
+    page.wait_for_selector("table.issues a.title", timeout=15_000)
+    assert "Waiting for your first event" not in page.text_content("main")
 
     page.click("text=Log out")
     page.wait_for_url(re.compile(r"/login/$"))

@@ -79,3 +79,18 @@ def test_it_does_not_reveal_whether_an_address_has_an_account(client, alice):
     assert response["Location"] == "/password-reset/sent/"
     assert mail.outbox == []
     assert not User.objects.filter(email="nobody@example.org").exists()
+
+
+def test_it_says_why_a_new_password_is_refused(client, alice):
+    client.post("/password-reset/", {"email": "alice@example.org"})
+    form_url = client.get(_link(mail.outbox[0]))["Location"]
+    page = client.get(form_url).content.decode()
+    response = client.post(
+        form_url, {"new_password1": "short", "new_password2": "short"}
+    )
+    body = response.content.decode()
+    alice.refresh_from_db()
+    assert '<label for="id_new_password1">New password:</label>' in page
+    assert response.status_code == 200
+    assert "This password is too short. It must contain at least 8 characters." in body
+    assert alice.check_password("short") is False

@@ -68,3 +68,18 @@ def test_bootstrap_replaces_a_revoked_token():
     assert second["token"] != first["token"]
     assert ApiToken.objects.for_token(first["token"]) is None
     assert ApiToken.objects.for_token(second["token"]) is not None
+
+
+@pytest.mark.django_db
+def test_it_says_the_passwords_minimum_length_itself(client):
+    token = setup.setup_token()
+    form = {"token": token, "email": "a@example.org", "organization": "Acme"}
+    page = client.get(f"/setup/?token={token}").content.decode()
+    response = client.post("/setup/", {**form, "password": "short"})
+    body = response.content.decode()
+    assert "At least 8 characters, not a common password." in page
+    # novalidate: the browser leaves the check, and its message, to the app.
+    assert "novalidate" in page
+    assert response.status_code == 200
+    assert "The password is too short: use at least 8 characters." in body
+    assert User.objects.exists() is False

@@ -140,3 +140,26 @@ def test_it_refuses_member_changes_by_members(client, bob, org):
 )
 def test_roles_rank(role, minimum, allowed):
     assert Membership(role=role).has_role(minimum) is allowed
+
+
+def test_it_creates_a_token_from_a_preset(alice_client, alice):
+    response = alice_client.post(
+        "/account/tokens/", {"name": "ci", "preset": "sentry-cli"}
+    )
+    token = ApiToken.objects.get(user=alice)
+    assert response.status_code == 200
+    assert token.scopes == [
+        "event:read",
+        "event:write",
+        "org:read",
+        "project:read",
+        "project:releases",
+        "project:write",
+    ]
+    assert 'data-copy="sntryu_' in response.content.decode()
+
+
+def test_it_needs_scopes_without_a_preset(alice_client, alice):
+    response = alice_client.post("/account/tokens/", {"name": "ci", "preset": "custom"})
+    assert "Choose at least one scope." in response.content.decode()
+    assert ApiToken.objects.exists() is False

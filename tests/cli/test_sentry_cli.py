@@ -179,3 +179,25 @@ def test_it_sends_an_event_that_becomes_an_issue(
     assert "Disk almost full" in listed.stdout
     issue = Issue.objects.get()
     assert (issue.title, issue.first_release) == ("Disk almost full", "7.1")
+
+
+def test_it_shows_each_projects_team_in_projects_list(sentry_cli, org, project):
+    from fixtrail.accounts.teams import create_team, give_project
+
+    give_project(create_team(org, "Payments Crew"), project)
+    make_project(org, "frontend")
+    result = sentry_cli("projects", "list")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines]
+    slug, team = rows[0].index("Slug"), rows[0].index("Team")
+    teams = {row[slug]: row[team] for row in rows[1:]}
+    assert teams["backend"] == "Payments Crew"
+    assert teams["frontend"] in ("", "-")
+
+
+def test_it_reports_an_endpoint_fixtrail_lacks_in_words(sentry_cli):
+    # An endpoint that does not exist answers a JSON 404, never the HTML
+    # CSRF page sentry-cli reported as "unknown error (http status: 403)".
+    result = sentry_cli("releases", "new", "9.9.9")
+    assert "unknown error" not in result.stderr

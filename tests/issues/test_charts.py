@@ -42,3 +42,11 @@ def test_it_draws_a_histogram_with_hover_titles_and_labels():
 
 def test_it_draws_an_empty_histogram():
     assert ">max 0</text>" in str(histogram([], "nothing"))
+
+
+def test_it_labels_the_middle_so_time_reads_left_to_right():
+    buckets = [Bucket(START + HOUR * i, i, f"hour {i}", f"{i}h") for i in range(5)]
+    svg = str(histogram(buckets, "Events per hour"))
+    # Oldest left, middle in the middle, newest right.
+    assert svg.index(">0h</text>") < svg.index(">4h</text>") < svg.index(">2h</text>")
+    assert '<text class="axis mid" x="150" y="71">2h</text>' in svg

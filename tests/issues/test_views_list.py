@@ -262,6 +262,7 @@ def test_it_saves_a_search(member_client, bob, project):
 
 
 def test_it_lists_own_and_shared_searches_only(member_client, alice, bob, org, project):
+    make_issue(project)  # a project without issues waits for its first event
     SavedSearch.objects.create(organization=org, owner=bob, name="mine", query="a")
     SavedSearch.objects.create(
         organization=org,

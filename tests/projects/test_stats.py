@@ -45,8 +45,11 @@ def arrived(client, project, project_key):
 def test_it_shows_items_by_type_and_outcome(alice_client, arrived):
     body = alice_client.get(STATS).content.decode()
     # accepted, filtered, rate_limited, client_discard, invalid, too_large
-    assert _cells(body, "outcomes", "error") == ["3", "1", "0", "0", "0", "0"]
-    assert _cells(body, "reasons", "filtered") == ["error_messages", "1"]
+    assert _cells(body, "outcomes", "Error") == ["3", "1", "0", "0", "0", "0"]
+    assert _cells(body, "reasons", "Filtered") == ["error messages", "1"]
+    # Words, not identifiers, in the headings too.
+    assert '<th scope="col">Rate limited</th>' in body
+    assert "rate_limited" not in body
 
 
 def test_it_lists_processing_errors(alice_client, arrived):

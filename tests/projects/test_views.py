@@ -32,7 +32,7 @@ def test_it_creates_a_project_with_a_key(alice_client, org):
     )
     project = Project.objects.get(slug="web-shop")
     assert response.status_code == 302
-    assert response["Location"] == "/organizations/acme/projects/web-shop/settings/"
+    assert response["Location"] == "/organizations/acme/projects/web-shop/"
     assert project.platform == "node"
     assert project.keys.filter(is_active=True).count() == 1
 

@@ -18,6 +18,7 @@ from fixtrail.api.sentry import (
     stats,
     tags,
 )
+from fixtrail.api.sentry import teams as teams_api
 
 api = NinjaAPI(
     title="Fixtrail: Sentry-compatible API",
@@ -41,3 +42,4 @@ api.add_router("", discover.router)
 api.add_router("", stats.router)
 api.add_router("", tags.router)
 api.add_router("", ownership.router)
+api.add_router("", teams_api.router)

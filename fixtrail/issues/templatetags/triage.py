@@ -124,7 +124,7 @@ def _frame(frame: display.Frame, is_open: bool) -> SafeString:
     context = ""
     if frame.context:
         context = format_html(
-            '<ol class="context">{}</ol>',
+            '<ol class="context" tabindex="0">{}</ol>',
             format_html_join(
                 "",
                 '<li class="{}"><span class="ln">{}</span><code>{}</code></li>',
