@@ -18,4 +18,6 @@ urlpatterns = [
     path("", include("fixtrail.issues.urls")),
     path("", include("fixtrail.integrations.urls")),
     path("", include("fixtrail.releases.urls")),
+    path("", include("fixtrail.security.urls")),
+    path("sso/", include("fixtrail.security.sso_urls")),
 ]
