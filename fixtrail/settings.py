@@ -243,6 +243,7 @@ AXES_VERBOSE = False
 # Okta…) found through its discovery document at FIXTRAIL_OIDC_SERVER_URL.
 PASSWORD_LOGIN = envbool("FIXTRAIL_PASSWORD_LOGIN", True)
 OIDC_SERVER_URL = envstr("FIXTRAIL_OIDC_SERVER_URL", "")
+OIDC_CLIENT_ID = envstr("FIXTRAIL_OIDC_CLIENT_ID", "")
 SSO_SIGNUP = envbool("FIXTRAIL_SSO_SIGNUP", True)
 SSO_DOMAIN_ORGS = envstr("FIXTRAIL_SSO_DOMAIN_ORGS", "")
 SSO_GROUP_ORGS = envstr("FIXTRAIL_SSO_GROUP_ORGS", "")
@@ -256,7 +257,7 @@ if OIDC_SERVER_URL:
         {
             "provider_id": "oidc",
             "name": envstr("FIXTRAIL_OIDC_NAME", "Single sign-on"),
-            "client_id": envstr("FIXTRAIL_OIDC_CLIENT_ID", ""),
+            "client_id": OIDC_CLIENT_ID,
             "secret": envsecret("FIXTRAIL_OIDC_CLIENT_SECRET") or "",
             "settings": {"server_url": OIDC_SERVER_URL},
         }
@@ -271,6 +272,8 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_STORE_TOKENS = False
+# Sign-on URLs are /sso/<provider>/login/ and /sso/<provider>/login/callback/.
+SOCIALACCOUNT_OPENID_CONNECT_URL_PREFIX = ""
 
 LOG_LEVEL = envstr("FIXTRAIL_LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -9,5 +9,5 @@ class SecurityConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the session register and the single sign-on membership
-        # grants to the sign-in signals.
-        from fixtrail.security import sessions, sso  # noqa: F401
+        # grants to the sign-in signals, and registers the system checks.
+        from fixtrail.security import checks, sessions, sso  # noqa: F401
