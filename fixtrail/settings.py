@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "fixtrail.symbols",
     "fixtrail.api",
     "fixtrail.security",
+    "fixtrail.usage",
     "axes",
     "allauth",
     "allauth.account",

@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("fixtrail.releases.urls")),
     path("", include("fixtrail.security.urls")),
     path("sso/", include("fixtrail.security.sso_urls")),
+    path("", include("fixtrail.usage.urls")),
 ]

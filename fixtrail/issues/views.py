@@ -48,6 +48,7 @@ from fixtrail.issues.search import Page, SearchError, quote_term
 from fixtrail.projects.access import get_project
 from fixtrail.projects.models import Project
 from fixtrail.releases.overview import issue_overview
+from fixtrail.usage.features import count_use
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -136,6 +137,8 @@ def _issue_list(
     except SearchError as exc:
         page, error = Page([], None, None), exc.message
     prev_link, next_link = listing.page_links(state, page)
+    if state.query != listing.DEFAULT_QUERY and not state.cursor:
+        count_use("searches", org)
     searches = listing.visible_saved_searches(org, project, request.user)
     ctx = {
         "organization": org,
@@ -177,7 +180,8 @@ def bulk_action(request: HttpRequest, org_slug: str) -> HttpResponse:
     except SearchError as exc:
         messages.error(request, exc.message)
         return redirect(back)
-    _perform(request, IssueActionForm(request.POST, organization=org), issues)
+    if _perform(request, IssueActionForm(request.POST, organization=org), issues):
+        count_use("bulk_actions", org)
     return redirect(back)
 
 

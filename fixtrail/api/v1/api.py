@@ -14,6 +14,7 @@ from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.v1 import integrations, issues, projects, releases, tokens
 from fixtrail.security import api as security_api
+from fixtrail.usage import api as usage_api
 
 DESCRIPTION = """\
 Everything Fixtrail's pages can do, for scripts and other tools.
@@ -56,6 +57,7 @@ api.add_router("", tokens.router)
 api.add_router("", integrations.router)
 api.add_router("", releases.router)
 api.add_router("", security_api.router)
+api.add_router("", usage_api.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page
