@@ -51,9 +51,10 @@ def lockout_response(
 ) -> HttpResponse:
     """Render the sign-in page with the lock message (429 Too Many Requests)."""
     from fixtrail.accounts.forms import LoginForm
+    from fixtrail.security.sso import sign_in_options
 
     form = LoginForm(initial={"email": account_name(request, credentials)})
-    ctx = {"form": form, "error": lock_message(), "locked": True}
+    ctx = {"form": form, "error": lock_message(), **sign_in_options()}
     return render(request, "accounts/login.html", ctx, status=429)
 
 

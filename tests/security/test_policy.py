@@ -94,3 +94,9 @@ def test_it_refuses_to_turn_off_a_required_second_factor(client, bob, org):
 
     assert TOTPDevice.objects.filter(user=bob).exists()
     assert b"requires two-factor authentication" in response.content
+
+
+def test_it_links_the_policy_from_the_members_page(alice_client, org):
+    response = alice_client.get("/organizations/acme/members/")
+
+    assert b'href="/organizations/acme/security/"' in response.content

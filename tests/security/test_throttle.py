@@ -34,6 +34,7 @@ def test_it_locks_an_account_after_repeated_wrong_passwords(client, alice):
     assert response.status_code == 429
     assert LOCKED in response.content.decode()
     assert "locked for 15 minutes" in response.content.decode()
+    assert b'name="password"' in response.content
     assert "_auth_user_id" not in client.session
 
 
