@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -121,6 +122,13 @@ INSTALLED_APPS = [
     "fixtrail.alerts",
     "fixtrail.symbols",
     "fixtrail.api",
+    "fixtrail.security",
+    "fixtrail.usage",
+    "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +141,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fixtrail.security.middleware.require_two_factor",
+    "allauth.account.middleware.AccountMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fixtrail.urls"
@@ -232,6 +243,58 @@ except ValueError as exc:
 # Bearer token /metrics requires; without it, only loopback and private
 # addresses may scrape.
 METRICS_TOKEN = envsecret("FIXTRAIL_METRICS_TOKEN") or ""
+
+# Account security (fixtrail/security; docs/operations.md, "Sign-in").
+# django-axes locks sign-in for an account, and separately for a client
+# address, after this many failures in a row, for this many minutes.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AXES_FAILURE_LIMIT = envint("FIXTRAIL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("FIXTRAIL_LOGIN_LOCK_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "fixtrail.security.throttle.account_name"
+AXES_CLIENT_IP_CALLABLE = "fixtrail.security.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "fixtrail.security.throttle.lockout_response"
+AXES_VERBOSE = False
+# Single sign-on: one OpenID Connect provider (GitLab, Google, Keycloak,
+# Okta…) found through its discovery document at FIXTRAIL_OIDC_SERVER_URL.
+PASSWORD_LOGIN = envbool("FIXTRAIL_PASSWORD_LOGIN", True)
+OIDC_SERVER_URL = envstr("FIXTRAIL_OIDC_SERVER_URL", "")
+OIDC_CLIENT_ID = envstr("FIXTRAIL_OIDC_CLIENT_ID", "")
+SSO_SIGNUP = envbool("FIXTRAIL_SSO_SIGNUP", True)
+SSO_DOMAIN_ORGS = envstr("FIXTRAIL_SSO_DOMAIN_ORGS", "")
+SSO_GROUP_ORGS = envstr("FIXTRAIL_SSO_GROUP_ORGS", "")
+SSO_GROUPS_CLAIM = envstr("FIXTRAIL_SSO_GROUPS_CLAIM", "groups")
+SOCIALACCOUNT_PROVIDERS: dict = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+if OIDC_SERVER_URL:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["SCOPE"] = envstr(
+        "FIXTRAIL_OIDC_SCOPES", "openid profile email"
+    ).split()
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
+        {
+            "provider_id": "oidc",
+            "name": envstr("FIXTRAIL_OIDC_NAME", "Single sign-on"),
+            "client_id": OIDC_CLIENT_ID,
+            "secret": envsecret("FIXTRAIL_OIDC_CLIENT_SECRET") or "",
+            "settings": {"server_url": OIDC_SERVER_URL},
+        }
+    ]
+ACCOUNT_ADAPTER = "fixtrail.security.sso.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "fixtrail.security.sso.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+# Sign-on URLs are /sso/<provider>/login/ and /sso/<provider>/login/callback/.
+SOCIALACCOUNT_OPENID_CONNECT_URL_PREFIX = ""
 
 LOG_LEVEL = envstr("FIXTRAIL_LOG_LEVEL", "INFO").upper()
 LOGGING = {

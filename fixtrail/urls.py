@@ -21,6 +21,9 @@ urlpatterns = [
     path("", include("fixtrail.releases.merge_request_urls")),
     path("", include("fixtrail.symbols.urls")),
     path("", include("fixtrail.alerts.urls")),
+    path("", include("fixtrail.security.urls")),
+    path("sso/", include("fixtrail.security.sso_urls")),
+    path("", include("fixtrail.usage.urls")),
 ]
 
 handler403 = "fixtrail.core.errors.permission_denied"

@@ -38,6 +38,8 @@ from fixtrail.accounts.teams import (
     leave_team,
     take_project,
 )
+from fixtrail.security.signin import finish_password_login
+from fixtrail.security.sso import sign_in_options
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -74,20 +76,21 @@ def setup_view(request: HttpRequest) -> HttpResponse:
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     error = None
-    if request.method == "POST" and form.is_valid():
+    options = sign_in_options()
+    if request.method == "POST" and options["password_login"] and form.is_valid():
         user = authenticate(
             request,
             email=form.cleaned_data["email"].lower(),
             password=form.cleaned_data["password"],
         )
         if user is not None:
-            login(request, user)
             target = request.GET.get("next", "/")
             if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
                 target = "/"
-            return redirect(target)
+            return finish_password_login(request, user, target)
         error = "Wrong e-mail or password."
-    return render(request, "accounts/login.html", {"form": form, "error": error})
+    ctx = {"form": form, "error": error, **options}
+    return render(request, "accounts/login.html", ctx)
 
 
 @require_POST

@@ -50,6 +50,7 @@ from fixtrail.projects.models import Project
 from fixtrail.projects.snippets import setup_context
 from fixtrail.releases.overview import issue_overview
 from fixtrail.symbols.display import choose_frames
+from fixtrail.usage.features import count_use
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -155,6 +156,8 @@ def _issue_list(
     except SearchError as exc:
         page, error = Page([], None, None), exc.message
     prev_link, next_link = listing.page_links(state, page)
+    if state.query != listing.DEFAULT_QUERY and not state.cursor:
+        count_use("searches", org)
     searches = listing.visible_saved_searches(org, project, request.user)
     ctx = {
         "organization": org,
@@ -201,7 +204,8 @@ def bulk_action(request: HttpRequest, org_slug: str) -> HttpResponse:
     except SearchError as exc:
         messages.error(request, exc.message)
         return redirect(back)
-    _perform(request, IssueActionForm(request.POST, organization=org), issues)
+    if _perform(request, IssueActionForm(request.POST, organization=org), issues):
+        count_use("bulk_actions", org)
     return redirect(back)
 
 

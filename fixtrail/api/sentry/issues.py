@@ -43,6 +43,7 @@ from fixtrail.events.storage import CorruptEventData
 from fixtrail.integrations.models import ExternalIssueLink
 from fixtrail.issues import actions, overview, similar
 from fixtrail.issues.models import Issue, TagValue
+from fixtrail.usage.features import count_use
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def bulk_update(
     issues = bulk_selection(qs, request, user=request.user, now=now)
     if not issues:
         return HttpResponse(status=204)
+    count_use("bulk_actions", membership.organization)
     return apply_update(issues, body, user=request.user, membership=membership, now=now)
 
 

@@ -23,6 +23,8 @@ from fixtrail.api.v1 import (
     releases,
     tokens,
 )
+from fixtrail.security import api as security_api
+from fixtrail.usage import api as usage_api
 
 DESCRIPTION = """\
 Everything Fixtrail's pages can do, for scripts and other tools.
@@ -68,6 +70,8 @@ api.add_router("", merge_requests.router)
 api.add_router("", alerts.router)
 api.add_router("", ownership.router)
 api.add_router("", grouping.router)
+api.add_router("", security_api.router)
+api.add_router("", usage_api.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page
