@@ -158,6 +158,8 @@ def _issue_list(
     prev_link, next_link = listing.page_links(state, page)
     if state.query != listing.DEFAULT_QUERY and not state.cursor:
         count_use("searches", org)
+    if "is:for_review" in state.query and not state.cursor:
+        count_use("review_inbox", org)
     searches = listing.visible_saved_searches(org, project, request.user)
     ctx = {
         "organization": org,

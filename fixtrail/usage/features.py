@@ -2,9 +2,8 @@
 
 A feature is either counted where it is used (``count_use(name, org)``, one
 line in the view or API function that does it) or derived from tables that
-already record it. To add a feature (alerts and the review inbox, once
-their apps land): add a row to ``FEATURES`` and, for a counted one, call
-``count_use`` where it happens.
+already record it. To add a feature: add a row to ``FEATURES`` and, for a
+counted one, call ``count_use`` where it happens.
 """
 
 from __future__ import annotations
@@ -57,6 +56,17 @@ def _tickets(since: dt.datetime) -> dict[int, int]:
     return {r["issue__project__organization_id"]: r["n"] for r in rows}
 
 
+def _alerts(since: dt.datetime) -> dict[int, int]:
+    from fixtrail.alerts.models import AlertNotice
+
+    rows = (
+        AlertNotice.objects.filter(created_at__gte=since)
+        .values("issue__project__organization_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["issue__project__organization_id"]: r["n"] for r in rows}
+
+
 FEATURES: dict[str, Feature] = {
     f.name: f
     for f in [
@@ -64,6 +74,8 @@ FEATURES: dict[str, Feature] = {
         Feature("saved_views", "Saved views created", derive=_saved_views),
         Feature("bulk_actions", "Bulk actions on issues"),
         Feature("tickets", "Tickets created from errors", derive=_tickets),
+        Feature("alerts", "Alerts sent", derive=_alerts),
+        Feature("review_inbox", "Review inbox opened"),
     ]
 }
 

@@ -3,6 +3,7 @@ views that do the counted things."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
@@ -92,6 +93,27 @@ def test_it_counts_a_search_but_not_the_default_list_or_paging(alice_client, pro
     alice_client.get("/organizations/acme/issues/?query=KeyError&cursor=0:25:0")
 
     assert FeatureUse.objects.get(feature="searches").count == 1
+
+
+def test_it_counts_opening_the_review_inbox(alice_client, project):
+    alice_client.get("/organizations/acme/issues/")
+    alice_client.get("/organizations/acme/issues/?query=is:unresolved+is:for_review")
+
+    assert FeatureUse.objects.get(feature="review_inbox").count == 1
+
+
+def test_it_derives_alerts_sent_from_the_notices(project):
+    from django.utils import timezone
+
+    from fixtrail.alerts.models import AlertNotice
+    from fixtrail.usage.features import feature_use
+
+    issue = make_issue(project)
+    rule = project.alert_rules.get(is_default=True)
+    AlertNotice.objects.create(rule=rule, issue=issue, trigger="new", source="a:1")
+    since = timezone.now() - dt.timedelta(days=1)
+    row = next(r for r in feature_use(since) if r["feature"] == "alerts")
+    assert (row["uses"], row["organizations"]) == (1, 1)
 
 
 def test_it_counts_a_bulk_action_from_the_page(alice_client, project):
