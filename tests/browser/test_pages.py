@@ -157,6 +157,16 @@ def test_it_serves_every_empty_page_cleanly(
         Visit("empty-tokens", "/account/tokens/"),
         Visit("empty-api-docs", "/api/docs"),
         Visit("empty-not-found", "/organizations/acme/nothing/"),
+        Visit("empty-trackers", "/organizations/acme/integrations/"),
+        Visit("empty-merge-requests", "/organizations/acme/merge-requests/"),
+        Visit("empty-releases", "/organizations/acme/projects/backend/releases/"),
+        Visit("empty-artifacts", "/organizations/acme/projects/backend/artifacts/"),
+        Visit("empty-alert-rules", "/organizations/acme/projects/backend/alerts/"),
+        Visit("empty-alert-emails", "/alerts/settings/"),
+        Visit("empty-ownership", "/organizations/acme/projects/backend/ownership/"),
+        Visit("empty-grouping", "/organizations/acme/projects/backend/grouping/"),
+        Visit("empty-security", "/account/security/"),
+        Visit("empty-org-security", "/organizations/acme/security/"),
     ]
     found += _visit_all(browser, live_server, viewport, visits, alice)
     assert found == [], "\n".join(found)
