@@ -45,7 +45,7 @@ def test_it_answers_a_cookie_post_to_an_unknown_path_in_json(strict_client, alic
     # A logged-in browser carries the session cookie, which is what makes
     # Django check CSRF on a form post.
     strict_client.force_login(alice)
-    response = strict_client.post("/api/0/organizations/acme/releases/")
+    response = strict_client.post("/api/0/organizations/acme/not-built-yet/")
     assert response.status_code == 404
     assert response.json() == {"detail": "The requested resource does not exist"}
 
