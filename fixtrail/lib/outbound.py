@@ -93,6 +93,22 @@ def check_url(url: str, deny: Sequence[IPNetwork] | None = None) -> None:
             )
 
 
+# Headers that carry a service's credentials, dropped on a redirect to
+# another origin (GitLab's token header, GitHub's and Jira's Authorization).
+CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "cookie"})
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+def _without_credentials(headers: dict[str, str] | None) -> dict[str, str] | None:
+    if headers is None:
+        return None
+    return {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+
+
 def request(
     method: str,
     url: str,
@@ -107,7 +123,8 @@ def request(
     """Send one request, following up to MAX_REDIRECTS checked redirects.
 
     Returns the final response whatever its status; raises OutboundError
-    when no answer came (timeout, refused, blocked address).
+    when no answer came (timeout, refused, blocked address). Credentials
+    (auth, credential headers) are not sent on to another origin.
     """
     with httpx.Client(
         timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
@@ -136,6 +153,10 @@ def request(
                 ) from None
             if not response.is_redirect:
                 return response
-            url = urljoin(url, response.headers["location"])
-            params = None
+            target = urljoin(url, response.headers["location"])
+            if _origin(target) != _origin(url):
+                # Credentials are for the host they were configured for.
+                headers = _without_credentials(headers)
+                auth = None
+            url, params = target, None
         raise OutboundError(f"more than {MAX_REDIRECTS} redirects", permanent=True)

@@ -17,9 +17,20 @@ from fixtrail.lib.outbound import (
 METADATA = parse_networks("169.254.0.0/16")
 
 
+SEEN: list[tuple[str, str | None, str | None]] = []
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's naming)
-        if self.path == "/to-metadata":
+        SEEN.append(
+            (self.path, self.headers.get("Authorization"), self.headers.get("X-Other"))
+        )
+        if self.path.startswith("/elsewhere"):
+            # The same server under another origin: localhost, not 127.0.0.1.
+            port = self.server.server_address[1]
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{port}/end")
+        elif self.path == "/to-metadata":
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/")
         elif self.path == "/hop":
@@ -72,6 +83,21 @@ def test_it_allows_loopback_by_default(server):
 def test_it_follows_a_redirect(server):
     response = request("GET", f"{server}/hop", deny=METADATA)
     assert response.text == "/end"
+
+
+def test_it_keeps_credentials_on_the_same_origin(server):
+    SEEN.clear()
+    request(
+        "GET", f"{server}/hop", headers={"Authorization": "Bearer t"}, deny=METADATA
+    )
+    assert SEEN == [("/hop", "Bearer t", None), ("/end", "Bearer t", None)]
+
+
+def test_it_drops_credentials_on_a_redirect_to_another_origin(server):
+    SEEN.clear()
+    headers = {"Authorization": "Bearer t", "X-Other": "kept"}
+    request("GET", f"{server}/elsewhere", headers=headers, deny=METADATA)
+    assert SEEN == [("/elsewhere", "Bearer t", "kept"), ("/end", None, "kept")]
 
 
 def test_it_checks_redirect_targets(server):
