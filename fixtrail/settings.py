@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "fixtrail.integrations",
     "fixtrail.alerts",
     "fixtrail.symbols",
+    "fixtrail.adoption",
     "fixtrail.api",
 ]
 
