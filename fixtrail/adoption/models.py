@@ -20,3 +20,38 @@ class ImportedKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key.public_key} (was project {self.source_project_id})"
+
+
+class ImportedIssue(models.Model):
+    """An issue copied from another server, by the source's issue id.
+
+    ``awaiting_match`` is set while no event here has joined the issue and
+    the source gave no hash that digest would recognise: digest then joins
+    the first new error with the same title and culprit to it
+    (fixtrail.adoption.matching).
+    """
+
+    issue = models.OneToOneField(
+        "issues.Issue", models.CASCADE, related_name="imported"
+    )
+    # Derived from issue.project; kept here so the digest lookup below needs
+    # no join.
+    project = models.ForeignKey("projects.Project", models.CASCADE, related_name="+")
+    source_id = models.CharField(max_length=64)
+    awaiting_match = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "source_id"], name="imported_issue_unique"
+            )
+        ]
+        # Digest's lookup: unmatched imported issues of one project.
+        indexes = [
+            models.Index(
+                fields=["project", "awaiting_match"], name="imported_awaiting_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} (was {self.source_id})"

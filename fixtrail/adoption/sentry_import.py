@@ -23,7 +23,9 @@ from typing import Any
 
 from django.core.management.color import no_style
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from fixtrail.accounts.invitations import send_invitation
 from fixtrail.accounts.models import (
@@ -35,8 +37,9 @@ from fixtrail.accounts.models import (
     User,
     set_member_role,
 )
-from fixtrail.adoption.models import ImportedKey
+from fixtrail.adoption.models import ImportedIssue, ImportedKey
 from fixtrail.adoption.sentry_api import SentryAPI
+from fixtrail.issues.models import Issue, IssueHash, Level, Status, Substatus
 from fixtrail.projects.models import PLATFORMS, Project, ProjectKey, ProjectOwnership
 from fixtrail.projects.owners import OwnershipError, save_ownership
 
@@ -67,6 +70,8 @@ class SourceProject:
     detail: dict
     keys: list[dict]
     ownership: dict | None
+    # Unresolved and ignored issues, each with the source's "hashes" added.
+    issues: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -81,9 +86,12 @@ class SourceOrganization:
     skipped: list[str] = field(default_factory=list)
 
 
-def read_organization(api: SentryAPI, org_slug: str) -> SourceOrganization:
-    """Read ``org_slug`` from the source; raise SourceError when the
-    organization or its project list cannot be read.
+def read_organization(
+    api: SentryAPI, org_slug: str, *, issues: bool = False
+) -> SourceOrganization:
+    """Read ``org_slug`` from the source (with ``issues``, also its
+    unresolved and ignored issues); raise SourceError when the organization
+    or its project list cannot be read.
 
     Lists the source does not serve (Fixtrail serves no teams or members
     lists) are left empty and named in ``skipped``.
@@ -108,6 +116,7 @@ def read_organization(api: SentryAPI, org_slug: str) -> SourceOrganization:
                 detail=api.get_or_none(f"{path}/") or {},
                 keys=list(api.pages(f"{path}/keys/")),
                 ownership=api.get_or_none(f"{path}/ownership/"),
+                issues=_read_issues(api, path) if issues else [],
             )
         )
     for name in ("teams", "members"):
@@ -117,6 +126,21 @@ def read_organization(api: SentryAPI, org_slug: str) -> SourceOrganization:
         else:
             setattr(source, name, rows)
     return source
+
+
+def _read_issues(api: SentryAPI, project_path: str) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for status in ("unresolved", "ignored"):
+        # An empty statsPeriod asks for no sparkline stats, only the list.
+        query = f"{project_path}/issues/?query=is:{status}&statsPeriod="
+        for row in api.pages(query):
+            rows.setdefault(str(row["id"]), row)
+    for source_id, row in rows.items():
+        # Sentry lists the grouping hashes of an issue; Fixtrail and some
+        # others do not serve this, and then matching goes by title.
+        hashes = api.get_or_none(f"issues/{source_id}/hashes/") or []
+        row["hashes"] = [h["id"] for h in hashes if isinstance(h, dict) and h.get("id")]
+    return list(rows.values())
 
 
 @dataclass
@@ -131,6 +155,10 @@ class Summary:
     rules: int = 0
     issues: int = 0
     skipped: list[str] = field(default_factory=list)
+    # With --issues: imported issues that new events will join by the
+    # source's hash, and by title and culprit (no usable hash).
+    matched_by_hash: int | None = None
+    matched_by_title: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the summary in the order of the issue's JSON line."""
@@ -143,12 +171,20 @@ class Summary:
             "rules": self.rules,
             "issues": self.issues,
             "skipped": self.skipped,
-        }
+        } | (
+            {}
+            if self.matched_by_hash is None
+            else {
+                "matched_by_hash": self.matched_by_hash,
+                "matched_by_title": self.matched_by_title,
+            }
+        )
 
 
 def apply_organization(
     source: SourceOrganization,
     *,
+    issues: bool = False,
     dry_run: bool = False,
     invited_by: User | None = None,
     now: dt.datetime | None = None,
@@ -181,6 +217,11 @@ def apply_organization(
             summary.rules += _import_ownership(
                 projects[item.slug], item.ownership, now, summary.skipped
             )
+        if issues:
+            summary.matched_by_hash = summary.matched_by_title = 0
+            for item in source.projects:
+                for row in item.issues:
+                    _import_issue(projects[item.slug], row, org, summary)
         if dry_run:
             transaction.set_rollback(True)
         elif invitations:
@@ -367,6 +408,103 @@ def _import_ownership(
         for line in raw.splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     )
+
+
+def _import_issue(
+    project: Project, row: dict, org: Organization, summary: Summary
+) -> None:
+    """Create or update one issue, keeping its short id where it is free."""
+    source_id = str(row["id"])
+    fields = _issue_fields(row, org)
+    imported = (
+        ImportedIssue.objects.filter(project=project, source_id=source_id)
+        .select_related("issue")
+        .first()
+    )
+    if imported is None:
+        short_id = _short_number(row.get("shortId"))
+        if short_id is None or project.issues.filter(short_id=short_id).exists():
+            short_id = None
+        issue = Issue(project=project, short_id=short_id or 0, **fields)
+        if short_id is None:
+            # Same counter digest uses, so no two issues get one number.
+            Project.objects.filter(pk=project.pk).update(
+                next_short_id=F("next_short_id") + 1
+            )
+            issue.short_id = (
+                Project.objects.values_list("next_short_id", flat=True).get(
+                    pk=project.pk
+                )
+                - 1
+            )
+        issue.save()
+        Project.objects.filter(pk=project.pk, next_short_id__lte=issue.short_id).update(
+            next_short_id=issue.short_id + 1
+        )
+        imported = ImportedIssue.objects.create(
+            issue=issue, project=project, source_id=source_id
+        )
+    else:
+        issue = imported.issue
+        changed = [n for n, v in fields.items() if getattr(issue, n) != v]
+        for name in changed:
+            setattr(issue, name, fields[name])
+        if changed:
+            issue.save(update_fields=changed)
+    hashes = [h for h in row.get("hashes", []) if len(h) <= 32]
+    for group_hash in hashes:
+        IssueHash.objects.get_or_create(
+            project=project,
+            hash=group_hash,
+            defaults={"issue": issue, "grouping_version": project.grouping_version},
+        )
+    if hashes:
+        summary.matched_by_hash += 1
+    else:
+        summary.matched_by_title += 1
+    summary.issues += 1
+
+
+def _issue_fields(row: dict, org: Organization) -> dict[str, Any]:
+    metadata = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+    first_seen = parse_datetime(row.get("firstSeen") or "") or timezone.now()
+    status = Status.IGNORED if row.get("status") == "ignored" else Status.UNRESOLVED
+    assignee = team = None
+    actor = row.get("assignedTo") or {}
+    if actor.get("type") == "user" and actor.get("email"):
+        assignee = User.objects.filter(
+            email=actor["email"].lower(), memberships__organization=org
+        ).first()
+    elif actor.get("type") == "team":
+        team = Team.objects.filter(organization=org, slug=actor.get("name")).first()
+    level = row.get("level") if row.get("level") in Level.values else Level.ERROR
+    return {
+        "title": str(row.get("title") or "")[:500],
+        "culprit": str(row.get("culprit") or "")[:500],
+        "type": str(metadata.get("type") or "")[:200],
+        "value": str(metadata.get("value") or ""),
+        "metadata": metadata,
+        "level": level,
+        "platform": str(row.get("platform") or "other")[:32],
+        "first_seen": first_seen,
+        "last_seen": parse_datetime(row.get("lastSeen") or "") or first_seen,
+        "times_seen": _int(row.get("count")) or 0,
+        "user_count": _int(row.get("userCount")) or 0,
+        "status": status,
+        "substatus": Substatus.ONGOING if status == Status.UNRESOLVED else "",
+        "assignee": assignee,
+        "assignee_team": team,
+    }
+
+
+def _short_number(short_id: Any) -> int | None:
+    # "SHOP-1A": the part after the last dash is the number in base 36.
+    if not isinstance(short_id, str) or "-" not in short_id:
+        return None
+    try:
+        return int(short_id.rsplit("-", 1)[1], 36) or None
+    except ValueError:
+        return None
 
 
 def _first_owner(org: Organization) -> User | None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import sentry_sdk
 
 from tests.adoption.stand_in import SentryStandIn
 from tests.conftest import PASSWORD, REPO_ROOT
@@ -68,6 +69,32 @@ MEMBERS = [
 ]
 
 
+# The SDK flushes its background worker within this many seconds at most.
+FLUSH_TIMEOUT_SECONDS = 10.0
+
+
+def checkout(cart: dict) -> int:
+    """Fail the way the imported issue did: the same title and culprit."""
+    return cart["total"]
+
+
+def send_error(dsn: str) -> str:
+    """Send one KeyError from checkout() with the real SDK; return its id."""
+    sentry_sdk.init(
+        dsn=dsn, default_integrations=False, auto_enabling_integrations=False
+    )
+    try:
+        try:
+            checkout({})
+        except KeyError:
+            event_id = sentry_sdk.capture_exception()
+        sentry_sdk.get_client().flush(timeout=FLUSH_TIMEOUT_SECONDS)
+    finally:
+        sentry_sdk.get_client().close(timeout=FLUSH_TIMEOUT_SECONDS)
+        sentry_sdk.init()
+    return event_id
+
+
 @dataclass
 class Source:
     """The source as the importer sees it: a URL, a token, an org."""
@@ -106,6 +133,8 @@ def source_server(tmp_path_factory) -> Iterator[dict]:
         process = start_granian(port, env, log=log)
     try:
         wait_until_serving(port, process, log_path)
+        send_error(boot["dsn"])
+        run("-m", "fixtrail.cli", "manage", "digest")
         yield {"url": url, **boot}
     finally:
         stop(process)

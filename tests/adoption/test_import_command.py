@@ -16,10 +16,11 @@ from django.core.management.color import no_style
 from django.db import connection
 
 from fixtrail.accounts.models import Membership, Organization, Team, User
-from fixtrail.adoption.models import ImportedKey
+from fixtrail.adoption.models import ImportedIssue, ImportedKey
 from fixtrail.events.models import Event
+from fixtrail.issues.models import Issue
 from fixtrail.projects.models import Project, ProjectKey, ProjectOwnership
-from tests.adoption.conftest import OWNERSHIP_RULES, WEB_PROJECT_ID
+from tests.adoption.conftest import OWNERSHIP_RULES, WEB_PROJECT_ID, send_error
 from tests.builders import make_org, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,3 +188,42 @@ def test_it_refuses_a_wrong_token_and_writes_nothing(source):
         _import(source)
 
     assert not Organization.objects.filter(slug="acme").exists()
+
+
+def test_it_imports_open_issues_that_new_events_join(source, live_server):
+    summary = _import(source, "--issues")
+
+    assert summary == EXPECTED | {
+        "issues": 1,
+        "matched_by_hash": 0,
+        "matched_by_title": 1,
+    }
+    [issue] = Issue.objects.filter(project__slug="shop")
+    # The short id (SHOP-1) keeps working in links and tickets.
+    assert issue.short_id_display == "SHOP-1"
+    assert issue.title == "KeyError: 'total'"
+    assert issue.culprit.endswith("checkout")
+    assert issue.times_seen == 1
+    assert issue.status == "unresolved"
+    new_host = live_server.url.split("://", 1)[1]
+    old_host = source.dsn.split("@", 1)[1].split("/", 1)[0]
+
+    event_id = send_error(source.dsn.replace(old_host, new_host))
+    call_command("digest", stdout=io.StringIO())
+
+    event = Event.objects.get(event_id=event_id)
+    assert event.issue_id == issue.pk
+    issue.refresh_from_db()
+    assert issue.times_seen == 2
+    assert Issue.objects.filter(project__slug="shop").count() == 1
+    assert ImportedIssue.objects.get(issue=issue).awaiting_match is False
+
+
+def test_it_imports_issues_once(source):
+    first = _import(source, "--issues")
+
+    second = _import(source, "--issues")
+
+    assert second == first
+    assert Issue.objects.count() == 1
+    assert ImportedIssue.objects.count() == 1

@@ -1,4 +1,4 @@
-"""``fixtrail import sentry --url URL --token TOKEN --org SLUG [--dry-run]``:
+"""``fixtrail import sentry --url URL --token TOKEN --org SLUG [--issues] [--dry-run]``:
 copy an organization from Sentry, GlitchTip or another Fixtrail, printing
 one JSON line of counts at the end."""
 
@@ -29,14 +29,21 @@ class Command(BaseCommand):
         )
         sentry.add_argument("--org", required=True, help="the organization's slug")
         sentry.add_argument(
+            "--issues",
+            action="store_true",
+            help="also import unresolved and ignored issues",
+        )
+        sentry.add_argument(
             "--dry-run", action="store_true", help="print the counts, write nothing"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         api = SentryAPI(options["url"], options["token"])
         try:
-            source = read_organization(api, options["org"])
+            source = read_organization(api, options["org"], issues=options["issues"])
         except SourceError as exc:
             raise CommandError(exc.message) from None
-        summary = apply_organization(source, dry_run=options["dry_run"])
+        summary = apply_organization(
+            source, issues=options["issues"], dry_run=options["dry_run"]
+        )
         self.stdout.write(json.dumps(summary.as_dict()))
