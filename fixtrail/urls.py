@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("fixtrail.releases.merge_request_urls")),
     path("", include("fixtrail.symbols.urls")),
     path("", include("fixtrail.alerts.urls")),
+    path("", include("fixtrail.adoption.urls")),
 ]

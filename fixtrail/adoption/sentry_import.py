@@ -186,6 +186,7 @@ def apply_organization(
     *,
     issues: bool = False,
     dry_run: bool = False,
+    into: Organization | None = None,
     invited_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> Summary:
@@ -194,14 +195,19 @@ def apply_organization(
     Runs in one transaction; ``dry_run`` rolls it back, so the counts are
     those a real run would print and nothing is written. New members get
     an invitation e-mail once the transaction commits, from ``invited_by``
-    (default: the organization's first owner).
+    (default: the organization's first owner). ``into`` imports into an
+    existing organization instead of the one with the source's slug.
     """
     now = now or timezone.now()
-    summary = Summary(org=source.slug, skipped=list(source.skipped))
+    summary = Summary(org=into.slug if into else source.slug)
+    summary.skipped = list(source.skipped)
     with transaction.atomic():
-        org, created = Organization.objects.get_or_create(
-            slug=source.slug, defaults={"name": source.name}
-        )
+        if into is not None:
+            org, created = into, True
+        else:
+            org, created = Organization.objects.get_or_create(
+                slug=source.slug, defaults={"name": source.name}
+            )
         if not created and org.name != source.name:
             org.name = source.name
             org.save(update_fields=["name"])
