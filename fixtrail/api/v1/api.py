@@ -15,6 +15,7 @@ from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.v1 import (
     alerts,
     grouping,
+    imports,
     integrations,
     issues,
     merge_requests,
@@ -68,6 +69,7 @@ api.add_router("", merge_requests.router)
 api.add_router("", alerts.router)
 api.add_router("", ownership.router)
 api.add_router("", grouping.router)
+api.add_router("", imports.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page
