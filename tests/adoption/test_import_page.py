@@ -73,3 +73,9 @@ def test_it_hides_the_page_from_outsiders(client, charlie, project):
     client.force_login(charlie)
 
     assert client.get(URL).status_code == 404
+
+
+def test_it_is_linked_from_the_members_page(alice_client, project):
+    page = alice_client.get("/organizations/acme/members/").content.decode()
+
+    assert f'href="{URL}"' in page
