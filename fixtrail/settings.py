@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "fixtrail.integrations",
     "fixtrail.alerts",
     "fixtrail.symbols",
+    "fixtrail.adoption",
     "fixtrail.api",
     "fixtrail.security",
     "fixtrail.usage",

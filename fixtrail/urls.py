@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("fixtrail.security.urls")),
     path("sso/", include("fixtrail.security.sso_urls")),
     path("", include("fixtrail.usage.urls")),
+    path("", include("fixtrail.adoption.urls")),
 ]
 
 handler403 = "fixtrail.core.errors.permission_denied"

@@ -46,6 +46,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Min
 
+from fixtrail.adoption.matching import claim_imported_issues
 from fixtrail.digest import upserts
 from fixtrail.digest.filters import (
     FilterSettings,
@@ -947,6 +948,18 @@ def _write_events(
         for event in project_events:
             if (project_id, event.grouping_hash) not in issue_of:
                 unknown[event.grouping_hash].append(event)
+        if unknown:
+            # Issues imported from another server wait for their first
+            # event by title and culprit (fixtrail.adoption.matching).
+            project = configs[project_id].project
+            adopted = claim_imported_issues(
+                project_id, project.grouping_version, unknown
+            )
+            locked = _lock_issues(adopted.values())
+            issues.update(locked)
+            for group_hash, issue_id in adopted.items():
+                issue_of[(project_id, group_hash)] = locked[issue_id]
+                del unknown[group_hash]
         if unknown:
             created = _create_issues(configs[project_id].project, unknown, result)
             for group_hash, issue in created.items():

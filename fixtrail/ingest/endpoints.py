@@ -243,7 +243,7 @@ def _authenticate(public_key: str, request: IngestRequest) -> KeyInfo:
     info = lookup_key(public_key)
     if info is None:
         raise Unauthorized("unknown DSN key")
-    if info.project_id != request.project_id:
+    if not info.serves(request.project_id):
         # The same answer as for a project that does not exist, so keys
         # cannot be used to probe which projects do.
         raise NotFound("unknown project, or the DSN key is not one of its keys")

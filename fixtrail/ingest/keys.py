@@ -37,6 +37,13 @@ class KeyInfo:
     project_rate_limit_per_minute: int
     project_quota_per_month: int
     allowed_origins: tuple[str, ...]
+    # The project id the key had on the server it was imported from, when
+    # that id was taken here (fixtrail.adoption.models.ImportedKey).
+    source_project_id: int | None = None
+
+    def serves(self, project_id: int) -> bool:
+        """Return whether a DSN naming ``project_id`` may use this key."""
+        return project_id in (self.project_id, self.source_project_id)
 
 
 _cache: dict[str, tuple[float, KeyInfo | None]] = {}
@@ -83,12 +90,13 @@ def _load_key(public_key: str) -> KeyInfo | None:
             "project__rate_limit_per_minute",
             "project__quota_per_month",
             "project__allowed_origins",
+            "imported__source_project_id",
         )
         .first()
     )
     if row is None:
         return None
-    key_id, project_id, is_active, key_limit, project_limit, quota, origins = row
+    key_id, project_id, is_active, key_limit, project_limit, quota, origins = row[:7]
     return KeyInfo(
         key_id=key_id,
         project_id=project_id,
@@ -99,4 +107,5 @@ def _load_key(public_key: str) -> KeyInfo | None:
         allowed_origins=tuple(
             line.strip() for line in origins.splitlines() if line.strip()
         ),
+        source_project_id=row[7],
     )

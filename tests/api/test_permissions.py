@@ -155,6 +155,13 @@ V1 = [
         "event:write",
         "member",
     ),
+    (
+        "POST",
+        "/api/v1/organizations/acme/imports/sentry",
+        {"url": "https://sentry.example.com", "token": "t", "org": "acme"},
+        "org:admin",
+        "admin",
+    ),
 ]
 # Endpoints about the user's own tokens need no scope.
 V1_TOKENS = [

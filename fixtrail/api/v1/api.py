@@ -15,6 +15,7 @@ from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.v1 import (
     alerts,
     grouping,
+    imports,
     integrations,
     issues,
     merge_requests,
@@ -72,6 +73,7 @@ api.add_router("", ownership.router)
 api.add_router("", grouping.router)
 api.add_router("", security_api.router)
 api.add_router("", usage_api.router)
+api.add_router("", imports.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AdoptionConfig(AppConfig):
+    name = "fixtrail.adoption"
+    label = "adoption"
+
+    def ready(self) -> None:
+        # Registers the import job with the job runner.
+        from fixtrail.adoption import jobs  # noqa: F401

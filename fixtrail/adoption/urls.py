@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from fixtrail.adoption import views
+
+app_name = "adoption"
+
+urlpatterns = [
+    path(
+        "organizations/<slug:org_slug>/import/sentry/",
+        views.import_sentry,
+        name="import_sentry",
+    ),
+]
