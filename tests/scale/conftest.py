@@ -5,6 +5,7 @@ and restart without disturbing the Redis other suites use."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -37,7 +38,11 @@ class OwnRedis:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/{REDIS_DB}"
+        # Other suites on a shared machine start Redis servers and clients on
+        # free ports too; a password keeps their clients out of this one
+        # should a port be reused between them.
+        self.password = secrets.token_hex(16)
+        self.url = f"redis://:{self.password}@127.0.0.1:{self.port}/{REDIS_DB}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -48,6 +53,7 @@ class OwnRedis:
                 "--dir", str(self.directory), "--appendonly", "yes",
                 "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
                 "--logfile", str(self.directory / "redis.log"),
+                "--requirepass", self.password,
             ],
             start_new_session=True,
         )  # fmt: skip
