@@ -216,6 +216,9 @@ INGEST_QUOTA_PER_MONTH = envint("FIXTRAIL_QUOTA_PER_MONTH", 0)
 # 100,000 items are 0.3-1 GB of queue (SQLite file or Redis memory) and
 # about a minute of digest at its measured rate.
 QUEUE_MAX_ITEMS = envint("FIXTRAIL_QUEUE_MAX_ITEMS", 100_000)
+# Seconds a worker may hold a read batch before another worker takes it
+# over; the default is fixtrail.queue.VISIBILITY_TIMEOUT_SECONDS (60).
+QUEUE_VISIBILITY_SECONDS = envint("FIXTRAIL_QUEUE_VISIBILITY_SECONDS", 60)
 # Web API requests per token per minute (0 turns the limit off).
 API_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_API_RATE_LIMIT_PER_MINUTE", 1200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES

@@ -30,7 +30,8 @@ def ready(request: HttpRequest) -> JsonResponse:
     """Answer 200 when the database and the queue are reachable, else 503.
 
     The body also reports the queue's backlog (size and age of the oldest
-    item), so a load balancer or an operator can see digest falling behind.
+    item), so a load balancer or an operator can see digest falling behind,
+    and lists the unreachable dependencies under ``missing``.
     """
     body: dict = {"database": "ok", "queue": "ok"}
     status = 200
@@ -51,6 +52,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     except QueueUnavailable as exc:
         body["queue"] = f"error: {exc}"
         status = 503
+    body["missing"] = [name for name in ("database", "queue") if body[name] != "ok"]
     body["status"] = "ok" if status == 200 else "unavailable"
     return JsonResponse(body, status=status)
 

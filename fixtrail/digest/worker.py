@@ -348,7 +348,9 @@ def run_worker(consumer: str | None = None) -> int:
         signum: signal.signal(signum, flag.set)
         for signum in (signal.SIGTERM, signal.SIGINT)
     }
-    queue = open_queue(settings.QUEUE_URL)
+    queue = open_queue(
+        settings.QUEUE_URL, visibility_timeout=settings.QUEUE_VISIBILITY_SECONDS
+    )
     jobs = periodic_jobs()
     # Everything loaded so far (Django, the apps) lives as long as the
     # process; freezing it keeps full collections from walking it again.

@@ -240,7 +240,14 @@ def _accept(context: _Context) -> IngestResponse:
 
 
 def _authenticate(public_key: str, request: IngestRequest) -> KeyInfo:
-    info = lookup_key(public_key)
+    from django.db import DatabaseError
+
+    try:
+        info = lookup_key(public_key)
+    except DatabaseError:
+        # PostgreSQL is down and the key is not cached: a retryable answer,
+        # so the SDK keeps the event instead of dropping it on a 500.
+        raise Unavailable("the database is unavailable; retry later") from None
     if info is None:
         raise Unauthorized("unknown DSN key")
     if not info.serves(request.project_id):

@@ -16,6 +16,7 @@ def test_it_is_ready_with_database_and_queue(client):
     assert response.status_code == 200
     assert body["database"] == "ok"
     assert body["queue"] == "ok"
+    assert body["missing"] == []
     assert body["backlog"]["size"] == 0
     assert body["backlog"]["max_size"] == 100_000
 
@@ -26,6 +27,7 @@ def test_it_is_not_ready_when_the_queue_is_unreachable(client, settings):
     response = client.get("/_ready")
     assert response.status_code == 503
     assert response.json()["queue"].startswith("error: ")
+    assert response.json()["missing"] == ["queue"]
 
 
 def test_it_sets_a_strict_content_security_policy(client):
