@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from fixtrail.projects import views
+from fixtrail.projects import feedback_views, views
 
 app_name = "projects"
 
@@ -43,4 +43,16 @@ urlpatterns = [
         views.toggle_key,
         name="toggle_key",
     ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/feedback/",
+        feedback_views.project_feedback,
+        name="feedback",
+    ),
+    path(
+        "issues/<int:pk>/feedback/",
+        feedback_views.issue_feedback,
+        name="issue_feedback",
+    ),
+    # Sentry.showReportDialog() builds this URL from the DSN's host.
+    path("api/embed/error-page/", feedback_views.error_page, name="error_page"),
 ]

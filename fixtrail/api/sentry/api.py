@@ -9,6 +9,7 @@ from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.sentry import (
     artifacts,
     discover,
+    feedback,
     issues,
     organizations,
     ownership,
@@ -43,3 +44,4 @@ api.add_router("", stats.router)
 api.add_router("", tags.router)
 api.add_router("", ownership.router)
 api.add_router("", teams_api.router)
+api.add_router("", feedback.router)
