@@ -203,6 +203,9 @@ EMAIL_BACKEND = (
 # per hour at most, across rules and projects; the rest are dropped and
 # counted on the rule's page.
 ALERTS_HOURLY_CAP = envint("FIXTRAIL_ALERTS_HOURLY_CAP", 60)
+# Seconds between two evaluations of the alert rules: the longest an alert
+# waits after digest stored what fired it.
+ALERTS_EVALUATE_SECONDS = envint("FIXTRAIL_ALERTS_EVALUATE_SECONDS", 10)
 
 # Ingest limits, mirroring the sizes Sentry's relay accepts so SDKs that
 # work there work here. Each may be lowered by an operator.

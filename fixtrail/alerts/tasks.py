@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+
 from fixtrail.alerts import delivery, digests, evaluate
 from fixtrail.jobs.registry import handler, periodic
 
-# How often rules are evaluated: an alert arrives within this of digest
-# storing what fired it.
-EVALUATE_SECONDS = 30
 # Digests are due once a day or week per person; checking every 15 minutes
 # sends each within a quarter hour of its time.
 DIGEST_SECONDS = 15 * 60
@@ -27,7 +26,7 @@ def send_digest(payload: dict) -> dict:
     return digests.send_digest(payload)
 
 
-@periodic("alerts.evaluate", seconds=EVALUATE_SECONDS)
+@periodic("alerts.evaluate", seconds=settings.ALERTS_EVALUATE_SECONDS)
 def evaluate_rules(now: dt.datetime) -> int:
     """Fire the rules whose triggers happened since the last run."""
     return evaluate.evaluate(now)

@@ -16,6 +16,7 @@ from fixtrail.api.errors import NOT_FOUND
 from fixtrail.api.sentry.api import api as sentry_api
 from fixtrail.api.v1.api import api as v1_api
 from fixtrail.api.v1.api import docs, docs_asset
+from fixtrail.projects import feedback_views
 
 # No app_name: ninja reverses its own URLs as "api-0:..." and "api-v1:...",
 # which a surrounding namespace would break.
@@ -39,5 +40,7 @@ urlpatterns = [
     path("docs", docs, name="api-docs"),
     path("docs/", docs),
     path("docs/assets/<str:name>", docs_asset, name="api-docs-asset"),
+    # Sentry.showReportDialog() builds this URL from the DSN's host.
+    path("embed/error-page/", feedback_views.error_page, name="error_page"),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -15,6 +15,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 API_PREFIX = "/api/"
+# The one HTML page under /api/: the crash-report dialog, whose URL the
+# Sentry SDKs build from the DSN and whose form errors a person reads.
+EMBED_PREFIX = "/api/embed/"
 
 # The API's messages, in the words Sentry's web API uses for each status.
 _API_DETAIL = {
@@ -32,7 +35,8 @@ _CSRF_DETAIL = (
 
 def is_api(request: HttpRequest) -> bool:
     """Return True when ``request`` is for the web API (or an SDK endpoint)."""
-    return request.path.startswith(API_PREFIX)
+    path = request.path
+    return path.startswith(API_PREFIX) and not path.startswith(EMBED_PREFIX)
 
 
 def api_error(status: int, detail: str | None = None) -> JsonResponse:

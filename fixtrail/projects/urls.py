@@ -53,6 +53,4 @@ urlpatterns = [
         feedback_views.issue_feedback,
         name="issue_feedback",
     ),
-    # Sentry.showReportDialog() builds this URL from the DSN's host.
-    path("api/embed/error-page/", feedback_views.error_page, name="error_page"),
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -14,7 +15,7 @@ from fixtrail.ingest.counters import (
 from fixtrail.ingest.ratelimits import Limit
 
 NOW = 1714557600.0
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = os.environ.get("FIXTRAIL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _limits(prefix: str) -> list[Limit]:

@@ -85,8 +85,11 @@ def test_it_receives_a_message(start_sdk):
 
 def test_it_receives_attachments(start_sdk, settings):
     client = start_sdk("br")
-    sentry_sdk.add_attachment(bytes=b"last log lines\n", filename="app.log")
-    event_id = sentry_sdk.capture_message("with a log")
+    # In a scope of its own: an attachment left on the process's isolation
+    # scope would ride along with every later test's events.
+    with sentry_sdk.isolation_scope() as scope:
+        scope.add_attachment(bytes=b"last log lines\n", filename="app.log")
+        event_id = sentry_sdk.capture_message("with a log")
     client.flush(timeout=FLUSH_TIMEOUT_SECONDS)
     items = queued()
     attachments = [header for header, _ in items if header["type"] == "attachment"]

@@ -26,6 +26,14 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 # The Redis database number of the scale-out suite (one per helper/suite).
 REDIS_DB = 11
+# These tests build the PostgreSQL + Redis set-up for themselves, so they
+# prove the same thing whatever the suite runs on; they run in the suite's
+# PostgreSQL + Redis run and are skipped in its SQLite run, which would only
+# repeat them.
+needs_postgres_run = pytest.mark.skipif(
+    not os.environ.get("FIXTRAIL_DATABASE_URL", "").startswith("postgres"),
+    reason="scale-out tests run in the suite's PostgreSQL + Redis run",
+)
 # redis-server loads an append-only file of a few MB in well under a second.
 REDIS_START_TIMEOUT_SECONDS = 15.0
 

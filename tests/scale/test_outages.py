@@ -21,13 +21,17 @@ import orjson
 import pytest
 import redis
 
+from tests.scale.conftest import needs_postgres_run
 from tests.scale.test_scale_out import FIXTRAIL, _run, _start, _wait_for
 from tests.servers import free_port, server_env, stop, wait_until_serving
+
+pytestmark = needs_postgres_run
 
 EVENTS_BEFORE = 10
 EVENTS_DURING = 60
 # Long enough for the worker to fail several turns against the cut proxy.
 OUTAGE_SECONDS = 6.0
+VISIBILITY_SECONDS = 5
 
 
 class CuttableProxy:
@@ -143,7 +147,12 @@ def test_it_resumes_digest_after_postgresql_returns_losing_nothing(
         data_dir = tmp_path / host
         data_dir.mkdir(exist_ok=True)
         env = server_env(data_dir, f"http://127.0.0.1:{port}")
-        env.update(FIXTRAIL_DATABASE_URL=database_url, FIXTRAIL_QUEUE_URL=own_redis.url)
+        env.update(
+            FIXTRAIL_DATABASE_URL=database_url,
+            FIXTRAIL_QUEUE_URL=own_redis.url,
+            # The batch that failed mid-outage is taken back this soon.
+            FIXTRAIL_QUEUE_VISIBILITY_SECONDS=str(VISIBILITY_SECONDS),
+        )
         return env
 
     admin_env = env_of("admin", postgres_url)

@@ -26,7 +26,10 @@ import pytest
 import redis
 
 from tests.conftest import REPO_ROOT
+from tests.scale.conftest import needs_postgres_run
 from tests.servers import free_port, server_env, stop, wait_until_serving
+
+pytestmark = needs_postgres_run
 
 FIXTRAIL = [sys.executable, "-m", "fixtrail.cli"]
 
