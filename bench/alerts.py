@@ -1,5 +1,5 @@
 """Alert evaluation cost: how long one ``evaluate(now)`` takes over a busy
-project, the work the worker's job thread does every 30 seconds.
+project, the work the worker's job thread does every FIXTRAIL_ALERTS_EVALUATE_SECONDS.
 
 Run from the repository root::
 
