@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fixtrail.lib.globs import compile_glob
@@ -155,8 +155,10 @@ class Matcher:
         missing value (None) never matches. Negation inverts the result.
         """
         regex = compile_glob(self.pattern)
-        hit = any(v is not None and regex.fullmatch(v) is not None for v in values)
-        return hit is not self.negated
+        for value in values:
+            if value is not None and regex.fullmatch(value) is not None:
+                return not self.negated
+        return self.negated
 
     def __str__(self) -> str:
         pattern = self.pattern
@@ -399,6 +401,30 @@ class StacktraceRules:
     """A parsed stack-trace-rule text."""
 
     rules: tuple[StacktraceRule, ...] = ()
+    # The rules a frame of each platform family can match, worked out on
+    # first use: most built-in rules name a family, and testing all of them
+    # on every frame cost digest more than the rest of grouping together.
+    _by_family: dict[str, tuple[tuple[StacktraceRule, tuple[Matcher, ...]], ...]] = (
+        field(default_factory=dict, compare=False, repr=False)
+    )
+
+    def for_family(
+        self, family: str
+    ) -> tuple[tuple[StacktraceRule, tuple[Matcher, ...]], ...]:
+        """Return the rules whose ``family:`` matchers admit ``family``,
+        each with its other matchers (the ones left to test on a frame)."""
+        rules = self._by_family.get(family)
+        if rules is None:
+            rules = tuple(
+                (
+                    rule,
+                    tuple(m for m in rule.matchers if m.key != "family"),
+                )
+                for rule in self.rules
+                if all(m.test((family,)) for m in rule.matchers if m.key == "family")
+            )
+            self._by_family[family] = rules
+        return rules
 
     def evaluate(self, frame: Mapping[str, Any], family: str) -> FrameVerdict:
         """Return the flags the rules set on ``frame`` (later rules win).
@@ -406,14 +432,15 @@ class StacktraceRules:
         ``app`` matchers see the frame's in-app flag as changed by earlier
         rules, so ``-app`` followed by ``app:no -group`` works as written.
         """
-        if not self.rules:
+        rules = self.for_family(family)
+        if not rules:
             return NO_VERDICT
         in_app = frame.get("in_app") is True
         verdict_app: bool | None = None
         group: bool | None = None
         app_line = group_line = None
-        for rule in self.rules:
-            if not _frame_matches(rule.matchers, frame, family, in_app):
+        for rule, matchers in rules:
+            if not _frame_matches(matchers, frame, family, in_app):
                 continue
             if rule.in_app is not None:
                 in_app = verdict_app = rule.in_app
@@ -494,7 +521,7 @@ def _frame_matches(
             values: tuple[Any, ...] = (family,)
         else:
             values = _frame_field(matcher.key, frame, in_app)
-        if not matcher.test(v if isinstance(v, str) else None for v in values):
+        if not matcher.test([v for v in values if isinstance(v, str)]):
             return False
     return True
 
