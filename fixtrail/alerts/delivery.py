@@ -33,6 +33,7 @@ from fixtrail.alerts.models import (
     channel_key,
 )
 from fixtrail.issues.models import Issue
+from fixtrail.projects.models import Project
 from fixtrail.jobs import runner
 from fixtrail.jobs.registry import PermanentFailure, RetryLater
 
@@ -81,15 +82,23 @@ def muted_users(user_ids: list[int], issue: Issue) -> set[int]:
     )
 
 
+def project_members(project: Project) -> list[tuple[int, str]]:
+    """Return (user id, e-mail) of the people a project's alerts reach: the
+    members of the teams that have the project, or every member of the
+    organization when no team has it yet."""
+    members = Membership.objects.filter(
+        organization_id=project.organization_id, user__is_active=True
+    )
+    if project.teams.exists():
+        members = members.filter(user__teams__projects=project).distinct()
+    return list(members.values_list("user_id", "user__email"))
+
+
 def email_recipients(action: AlertAction, issue: Issue) -> list[str]:
     """Return the addresses an e-mail action reaches for ``issue``, muted
     people left out."""
     if action.kind == AlertAction.Kind.MEMBERS:
-        people = list(
-            Membership.objects.filter(
-                organization_id=issue.project.organization_id, user__is_active=True
-            ).values_list("user_id", "user__email")
-        )
+        people = project_members(issue.project)
     else:
         people = list(
             User.objects.filter(email__iexact=action.target).values_list("pk", "email")

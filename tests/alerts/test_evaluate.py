@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 
+from fixtrail.accounts.models import Team
 from fixtrail.alerts import triggers
 from fixtrail.alerts.evaluate import evaluate
 from fixtrail.alerts.models import AlertMute, AlertNotice, ChannelHour
@@ -69,6 +70,21 @@ def test_it_emails_members_about_a_new_issue(project, cursors, smtp):
     assert f"http://127.0.0.1:8000/issues/{issue.pk}/" in text
     assert f'href="http://127.0.0.1:8000/issues/{issue.pk}/"' in html
     assert AlertNotice.objects.get().trigger == "new"
+
+
+def test_it_emails_only_the_teams_of_a_project_that_has_teams(
+    project, cursors, smtp, bob, vera
+):
+    team = Team.objects.create(organization=project.organization, slug="shop")
+    team.members.add(bob)
+    project.teams.add(team)
+    # vera's team has another project: she is not told about this one.
+    other = Team.objects.create(organization=project.organization, slug="ops")
+    other.members.add(vera)
+    _digest(project, [python_error()])
+    assert evaluate(NOW) == 1
+    runner.run_until_idle()
+    assert [to for _, (to,) in smtp.envelopes] == ["bob@example.org"]
 
 
 def test_it_sends_one_alert_for_a_burst_of_ten_thousand_events(
