@@ -33,9 +33,9 @@ from fixtrail.alerts.models import (
     channel_key,
 )
 from fixtrail.issues.models import Issue
-from fixtrail.projects.models import Project
 from fixtrail.jobs import runner
 from fixtrail.jobs.registry import PermanentFailure, RetryLater
+from fixtrail.projects.models import Project
 
 DELIVER = "alerts.deliver"
 
