@@ -65,12 +65,27 @@ def _clip(text: str, limit: int) -> str:
     return (text or "")[:limit]
 
 
+def _merge_request_ref(
+    repository: Repository, message: str
+) -> messages.MergeRequestRef | None:
+    """Return the merge request a commit message names in this repository.
+
+    On GitLab "#5" is an issue, so GitHub's forms ("Title (#5)", "Merge pull
+    request #5") name no merge request there; the API lookup finds it.
+    """
+    ref = messages.merge_request_of(message)
+    on_gitlab = repository.provider == Repository.Provider.GITLAB
+    if ref is not None and ref.kind == messages.GITHUB and on_gitlab:
+        return None
+    return ref
+
+
 def _store_merge_requests(
     repository: Repository, commits: dict[str, Commit], infos: list[CommitInfo]
 ) -> None:
     wanted: dict[int, tuple[messages.MergeRequestRef, CommitInfo]] = {}
     for info in infos:
-        ref = messages.merge_request_of(info.message)
+        ref = _merge_request_ref(repository, info.message)
         if ref is not None and ref.number not in wanted:
             wanted[ref.number] = (ref, info)
     if not wanted:
@@ -94,7 +109,7 @@ def _store_merge_requests(
                 },
             )
     for info in infos:
-        ref = messages.merge_request_of(info.message)
+        ref = _merge_request_ref(repository, info.message)
         commit = commits[info.sha]
         if ref is not None and commit.merge_request_id is None:
             commit.merge_request = existing[ref.number]

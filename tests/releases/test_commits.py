@@ -91,6 +91,27 @@ def test_it_links_commits_to_their_merge_request(org, repository):
     assert Commit.objects.get().merge_request == mr
 
 
+@pytest.mark.parametrize(
+    ("provider", "url", "expected"),
+    [
+        (
+            "github",
+            "https://github.com/acme/shop",
+            "https://github.com/acme/shop/pull/5",
+        ),
+        # On GitLab "#5" is an issue: the API lookup finds the merge request.
+        ("gitlab", "https://gitlab.example.com/acme/shop", None),
+    ],
+)
+def test_it_reads_githubs_squash_title_only_in_a_github_repository(
+    org, project, provider, url, expected
+):
+    repository = make_repository(org, provider=provider, url=url)
+    store_commits(None, repository, [CommitInfo(sha=A, message="Add x (#5)")])
+    commit = Commit.objects.select_related("merge_request").get()
+    assert (commit.merge_request.url if commit.merge_request else None) == expected
+
+
 def test_it_resolves_the_issues_a_commit_fixes(org, project, repository):
     first = make_issue(project)
     second = make_issue(project)

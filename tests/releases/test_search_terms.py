@@ -35,7 +35,8 @@ def issues(org, project):
     make_commit(
         repository,
         FIX,
-        message=f"Fix it (#13)\n\nFixes {key_error.short_id_display}",
+        message=f"Fix it\n\nFixes {key_error.short_id_display}\n\n"
+        "See merge request acme/shop!13",
         release=make_release(org, "shop@1.1"),
     )
     return {issue.type: issue for issue in Issue.objects.all()}

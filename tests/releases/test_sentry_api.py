@@ -221,7 +221,8 @@ def test_it_puts_the_fixing_commit_in_the_status_details(alice_api, org, project
     make_commit(
         make_repository(org),
         SHA2,
-        message=f"Fix the view (#31)\n\nFixes {issue.short_id_display}",
+        message=f"Fix the view\n\nFixes {issue.short_id_display}\n\n"
+        "See merge request acme/shop!31",
     )
     body = alice_api.get(f"/api/0/issues/{issue.pk}/").json()
     assert body["status"] == "resolved"

@@ -72,7 +72,7 @@ def test_it_lists_suspects_of_an_issue(alice_api, org, project):
             CommitInfo(sha="c" * 40, message="Docs", files=[("README.md", "M")]),
             CommitInfo(
                 sha="d" * 40,
-                message="Speed up the index (#5)",
+                message="Speed up the index\n\nSee merge request acme/shop!5",
                 author_email="bob@example.org",
                 files=[("src/app/views.py", "M")],
             ),
@@ -83,7 +83,9 @@ def test_it_lists_suspects_of_an_issue(alice_api, org, project):
     assert suspect["sha"] == "d" * 40
     assert suspect["path"] == "src/app/views.py"
     assert suspect["merge_request"] == 5
-    assert suspect["merge_request_url"] == "https://gitlab.example.com/acme/shop/pull/5"
+    assert suspect["merge_request_url"] == (
+        "https://gitlab.example.com/acme/shop/-/merge_requests/5"
+    )
     assert suspect["release"] == "shop@1.0"
 
 

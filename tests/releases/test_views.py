@@ -67,7 +67,12 @@ def test_it_shows_the_fixing_commit(alice, org, issue):
     store_commits(
         make_release(org, "shop@1.1"),
         repository,
-        [CommitInfo(sha=FIX, message="Fix views (#9)\n\nFixes BACKEND-1")],
+        [
+            CommitInfo(
+                sha=FIX,
+                message="Fix views\n\nFixes BACKEND-1\n\nSee merge request acme/shop!9",
+            )
+        ],
     )
     issue.refresh_from_db()
     assert issue.status == Status.RESOLVED
