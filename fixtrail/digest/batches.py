@@ -47,7 +47,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Min
 
 from fixtrail.adoption.matching import claim_imported_issues
-from fixtrail.digest import upserts
+from fixtrail.core import upserts
 from fixtrail.digest.filters import (
     FilterSettings,
     build_filters,

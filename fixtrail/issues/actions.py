@@ -21,7 +21,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from fixtrail.accounts.models import Membership, Team, User
-from fixtrail.digest.upserts import upsert_add
+from fixtrail.core.upserts import upsert_add
 from fixtrail.events.models import Event, EventKey
 from fixtrail.issues import lifecycle
 from fixtrail.issues.models import (

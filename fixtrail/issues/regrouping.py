@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from fixtrail.accounts.models import User
-from fixtrail.digest import upserts
+from fixtrail.core import upserts
 from fixtrail.digest.batches import project_config
 from fixtrail.digest.grouping import GROUPING_VERSIONS, compute_grouping
 from fixtrail.events.models import Event
