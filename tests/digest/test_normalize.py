@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtrail.digest.fingerprint_rules import parse_stacktrace_rules
-from fixtrail.digest.normalize import (
+from fixtrail.digest.normalize import InvalidEvent, NormalizeOptions, normalize_event
+from fixtrail.digest.normalize.limits import (
     FRAME_VARS_MAX_DEPTH,
     FRAME_VARS_MAX_ITEMS,
     MAX_BREADCRUMBS,
@@ -18,12 +19,9 @@ from fixtrail.digest.normalize import (
     MAX_MESSAGE_CHARS,
     MAX_TAG_VALUE_CHARS,
     TRIMMED,
-    InvalidEvent,
-    NormalizeOptions,
-    format_template,
-    normalize_event,
-    parse_timestamp,
 )
+from fixtrail.digest.normalize.message import format_template
+from fixtrail.digest.normalize.top_level import parse_timestamp
 from tests.conftest import CORPUS_FILES
 
 # 2025-01-02T03:04:05Z, the server clock in every test.

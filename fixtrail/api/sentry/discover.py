@@ -51,7 +51,7 @@ from fixtrail.api.sentry.discover_query import EventQuery, QueryError, translate
 from fixtrail.api.sentry.fields import Field, FieldError, parse_fields, parse_sort
 from fixtrail.api.sentry.intervals import IntervalError, resolve_range
 from fixtrail.api.serializers import iso
-from fixtrail.digest.normalize import MAX_TIMESTAMP_PAST_SECONDS
+from fixtrail.digest.normalize.limits import MAX_TIMESTAMP_PAST_SECONDS
 from fixtrail.events.models import Event
 from fixtrail.issues.models import Issue
 from fixtrail.issues.search import filter_issues, parse_query
