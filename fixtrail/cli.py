@@ -31,6 +31,8 @@ DEFAULT_PORT = 8000
 # Seconds a child gets to finish its current work after SIGTERM before it
 # is killed; digest batches take well under a second.
 SHUTDOWN_GRACE_SECONDS = 20
+# The project `bootstrap --self-monitoring` makes for Fixtrail's own errors.
+SELF_PROJECT = "fixtrail"
 
 
 def _setup_django() -> None:
@@ -239,8 +241,10 @@ def cmd_web(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     _metrics_dir(fresh=False)
     _setup_django()
+    from fixtrail.core import selfmonitor
     from fixtrail.digest.worker import run_worker
 
+    selfmonitor.start("worker")
     return run_worker(consumer=args.name)
 
 
@@ -249,7 +253,14 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     _migrate()
     from fixtrail.accounts.setup import bootstrap
 
-    result = bootstrap(args.org, args.project, args.email, args.password)
+    project = args.project or (SELF_PROJECT if args.self_monitoring else None)
+    if project is None:
+        print("fixtrail bootstrap: --project is required", file=sys.stderr)
+        return 2
+    result = bootstrap(args.org, project, args.email, args.password)
+    if args.self_monitoring:
+        # The line to add to Fixtrail's own environment.
+        result["setting"] = f"FIXTRAIL_SELF_DSN={result['dsn']}"
     print(json.dumps(result))
     return 0
 
@@ -277,7 +288,37 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"WARNING {message.id}: {message.msg}\n    hint: {message.hint}")
     if not found:
         print("No warnings.")
+    if args.test_error:
+        return _send_test_error()
     return 0
+
+
+def _send_test_error() -> int:
+    """Report one error through the self-monitoring wiring; say where it went."""
+    from django.conf import settings
+
+    from fixtrail.core import selfmonitor
+
+    if not selfmonitor.start("check"):
+        print("self-monitoring is off: set FIXTRAIL_SELF_DSN", file=sys.stderr)
+        return 1
+    event_id = selfmonitor.send_test_error()
+    if event_id is None:
+        print("the test error was not sent", file=sys.stderr)
+        return 1
+    print(
+        f"sent test error {event_id} to project {selfmonitor.own_project_id()} "
+        f"at {_redact_dsn(settings.SELF_DSN)}"
+    )
+    return 0
+
+
+def _redact_dsn(dsn: str) -> str:
+    """Return a DSN without its key: scheme, host and path."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(dsn)
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
 
 
 def _redact(url: str) -> str:
@@ -320,11 +361,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
     p = sub.add_parser("bootstrap", help="create user, org, project, DSN and token")
     p.add_argument("--org", required=True)
-    p.add_argument("--project", required=True)
+    p.add_argument(
+        "--project", help=f"required unless --self-monitoring ({SELF_PROJECT})"
+    )
     p.add_argument("--email", required=True)
     p.add_argument("--password", required=True)
+    p.add_argument(
+        "--self-monitoring",
+        action="store_true",
+        help="a project for Fixtrail's own errors; prints FIXTRAIL_SELF_DSN",
+    )
     p.set_defaults(func=cmd_bootstrap)
     p = sub.add_parser("check", help="print the configuration and warnings")
+    p.add_argument(
+        "--test-error",
+        action="store_true",
+        help="report one error through FIXTRAIL_SELF_DSN and say where it went",
+    )
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -203,6 +203,10 @@ EMAIL_BACKEND = (
 # per hour at most, across rules and projects; the rest are dropped and
 # counted on the rule's page.
 ALERTS_HOURLY_CAP = envint("FIXTRAIL_ALERTS_HOURLY_CAP", 60)
+# Fixtrail's own errors go to this DSN (off when empty); see
+# fixtrail.core.selfmonitor.
+SELF_DSN = envsecret("FIXTRAIL_SELF_DSN") or ""
+SELF_ENVIRONMENT = envstr("FIXTRAIL_SELF_ENVIRONMENT", "production")
 # Seconds between two evaluations of the alert rules: the longest an alert
 # waits after digest stored what fired it.
 ALERTS_EVALUATE_SECONDS = envint("FIXTRAIL_ALERTS_EVALUATE_SECONDS", 10)

@@ -12,6 +12,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fixtrail.settings")
 
+from fixtrail.core import selfmonitor  # noqa: E402
 from fixtrail.ingest.wsgi import wrap  # noqa: E402  (needs the settings module)
 
 application = wrap(get_wsgi_application())
+selfmonitor.start("web")

@@ -47,7 +47,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Min
 
 from fixtrail.adoption.matching import claim_imported_issues
-from fixtrail.core import upserts
+from fixtrail.core import selfmonitor, upserts
 from fixtrail.digest.filters import (
     FilterSettings,
     build_filters,
@@ -1183,6 +1183,13 @@ def write_batch(
     Raises only when not even that can be written (the database is down);
     the caller must then not acknowledge the messages.
     """
+    with selfmonitor.handling(batch.configs):
+        return _write_batch(batch, prepared, now)
+
+
+def _write_batch(
+    batch: DecodedBatch, prepared: Prepared, now: dt.datetime | None
+) -> BatchResult:
     now = now or dt.datetime.now(dt.UTC)
     result, configs = batch.result, batch.configs
     started = time.perf_counter()

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from fixtrail.core import selfmonitor
 from fixtrail.ingest import cors
 from fixtrail.ingest.attachments import (
     attachment_path,
@@ -178,7 +179,8 @@ def handle_ingest(request: IngestRequest) -> IngestResponse:
     else:
         context = _Context(request, time.time())
         try:
-            response = _accept(context)
+            with selfmonitor.handling((request.project_id,)):
+                response = _accept(context)
         except IngestError as exc:
             _count_refusal(context, exc)
             response = error_response(exc)
