@@ -215,6 +215,9 @@ ALERTS_EVALUATE_SECONDS = envint("FIXTRAIL_ALERTS_EVALUATE_SECONDS", 10)
 # work there work here. Each may be lowered by an operator.
 INGEST_MAX_REQUEST_BYTES = envint("FIXTRAIL_INGEST_MAX_REQUEST_BYTES", 20 * MiB)
 INGEST_MAX_EVENT_BYTES = envint("FIXTRAIL_INGEST_MAX_EVENT_BYTES", 1 * MiB)
+# Larger envelopes (attachments, mostly) are not forwarded to a project's
+# "also forward to" DSN, only counted (fixtrail.adoption.forwarding).
+FORWARD_MAX_BYTES = envint("FIXTRAIL_FORWARD_MAX_BYTES", 1 * MiB)
 INGEST_MAX_ATTACHMENT_BYTES = envint("FIXTRAIL_INGEST_MAX_ATTACHMENT_BYTES", 100 * MiB)
 INGEST_MAX_ENVELOPE_BYTES = envint("FIXTRAIL_INGEST_MAX_ENVELOPE_BYTES", 200 * MiB)
 INGEST_RATE_LIMIT_PER_MINUTE = envint("FIXTRAIL_RATE_LIMIT_PER_MINUTE", 0)

@@ -3,6 +3,10 @@ viewer, charlie an outsider with his own org) and plain builder functions."""
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -108,3 +112,50 @@ def project_key(project):
 def alice_client(client, alice):
     client.force_login(alice)
     return client
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    # The status answered to each request, in order; 200 once they run out.
+    statuses: list[int] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver():
+    """A local HTTP server that records every POST and answers the queued
+    statuses (200 by default)."""
+    state = Receiver(url="")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            state.requests.append(Received(self.path, dict(self.headers), body))
+            status = state.statuses.pop(0) if state.statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}' if status < 400 else b"receiver is down")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()

@@ -8,5 +8,5 @@ class AdoptionConfig(AppConfig):
     label = "adoption"
 
     def ready(self) -> None:
-        # Registers the import job with the job runner.
-        from fixtrail.adoption import jobs  # noqa: F401
+        # Registers the import and forward jobs with the job runner.
+        from fixtrail.adoption import forwarding, jobs  # noqa: F401

@@ -3,6 +3,27 @@ from __future__ import annotations
 from django import forms
 
 
+class ForwardingForm(forms.Form):
+    """The DSN of the other server, checked before it is saved."""
+
+    dsn = forms.CharField(
+        label="Also forward to (DSN)",
+        max_length=1000,
+        help_text="the project's DSN on the other server, "
+        "e.g. https://key@o1.ingest.sentry.io/123",
+    )
+
+    def clean_dsn(self) -> str:
+        from fixtrail.adoption.forwarding import DSNError, parse_dsn
+
+        dsn = self.cleaned_data["dsn"].strip()
+        try:
+            parse_dsn(dsn)
+        except DSNError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return dsn
+
+
 class SentryImportForm(forms.Form):
     """Where to import from; the token is used once and never stored."""
 

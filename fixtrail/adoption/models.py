@@ -1,10 +1,12 @@
-"""What an import from another server remembers about where things came from."""
+"""What an import from another server remembers about where things came
+from, and what running side by side with it sends on."""
 
 from __future__ import annotations
 
 from django.db import models
 
-from fixtrail.projects.models import ProjectKey
+from fixtrail.core.fields import SealedTextField
+from fixtrail.projects.models import Project, ProjectKey
 
 
 class ImportedKey(models.Model):
@@ -55,3 +57,41 @@ class ImportedIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue_id} (was {self.source_id})"
+
+
+class Forwarding(models.Model):
+    """A project's "also forward to" DSN and how its deliveries went.
+
+    The DSN holds the other server's key, so it is stored sealed and pages
+    show only its host and project id.
+    """
+
+    project = models.OneToOneField(Project, models.CASCADE, related_name="forwarding")
+    dsn = SealedTextField()
+    is_active = models.BooleanField(default=True)
+    forwarded = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
+    # Envelopes too large to forward (FIXTRAIL_FORWARD_MAX_BYTES).
+    skipped = models.PositiveBigIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_forwarded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ForwardEnvelope(models.Model):
+    """An accepted envelope waiting to be sent on; deleted once sent or
+    refused for good. ``checksum`` (sha1 of the body) keeps a queue message
+    digested twice from being forwarded twice."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="+")
+    checksum = models.CharField(max_length=40)
+    body = models.BinaryField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "checksum"], name="forward_envelope_unique"
+            )
+        ]

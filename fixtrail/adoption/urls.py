@@ -12,4 +12,9 @@ urlpatterns = [
         views.import_sentry,
         name="import_sentry",
     ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/forwarding/",
+        views.project_forwarding,
+        name="forwarding",
+    ),
 ]

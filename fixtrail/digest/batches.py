@@ -46,6 +46,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Min
 
+from fixtrail.adoption import forwarding
 from fixtrail.adoption.matching import claim_imported_issues
 from fixtrail.core import selfmonitor, upserts
 from fixtrail.digest.filters import (
@@ -275,6 +276,10 @@ class Prepared:
         default_factory=dict
     )
     failed: list[FailedItem] = field(default_factory=list)
+    # Envelopes to send on (project_id, received_at, body), and per project
+    # the ones too large to (fixtrail.adoption.forwarding).
+    forwards: list[tuple[int, dt.datetime, bytes]] = field(default_factory=list)
+    forwards_skipped: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -499,6 +504,17 @@ def _prepare_stats(prepared: Prepared, header: dict[str, Any], payload: bytes) -
         prepared.sessions[key] = prepared.sessions.get(key, 0) + quantity
 
 
+def _prepare_forward(
+    prepared: Prepared, project_id: int, header: dict[str, Any], payload: bytes
+) -> None:
+    if header.get("skipped"):
+        skipped = prepared.forwards_skipped
+        skipped[project_id] = skipped.get(project_id, 0) + 1
+    elif payload:
+        received_at = _utc(_received_at(header))
+        prepared.forwards.append((project_id, received_at, payload))
+
+
 def prepare(
     decoded: Sequence[tuple[str, dict[str, Any], bytes]],
     configs: dict[int, ProjectConfig],
@@ -532,6 +548,8 @@ def prepare(
                 prepared.reports.append(
                     _prepare_report(project_id, header, payload, kind)
                 )
+            elif kind == items.FORWARD:
+                _prepare_forward(prepared, project_id, header, payload)
             else:
                 raise ValueError(f"unknown item type {kind!r}")
         except Exception as exc:  # one bad item must not stop a batch
@@ -1013,6 +1031,8 @@ def _write_events(
 
 
 def _write_others(prepared: Prepared, now: dt.datetime, result: BatchResult) -> None:
+    if prepared.forwards or prepared.forwards_skipped:
+        forwarding.store_forwards(prepared.forwards, prepared.forwards_skipped)
     hour = _hour(now)
     outcomes = dict(prepared.outcomes)
     for (project_id, reason), count in prepared.filtered.items():

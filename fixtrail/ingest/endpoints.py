@@ -48,7 +48,12 @@ from fixtrail.ingest.bodies import (
 )
 from fixtrail.ingest.counters import consume_or_allow
 from fixtrail.ingest.csp import events_from_report
-from fixtrail.ingest.envelope import Envelope, normalize_event_id, parse_envelope
+from fixtrail.ingest.envelope import (
+    Envelope,
+    envelope_for_event,
+    normalize_event_id,
+    parse_envelope,
+)
 from fixtrail.ingest.exceptions import (
     BadRequest,
     Forbidden,
@@ -59,7 +64,14 @@ from fixtrail.ingest.exceptions import (
     Unauthorized,
     Unavailable,
 )
-from fixtrail.ingest.items import ATTACHMENT, EVENT, FEEDBACK, USER_REPORT, encode_item
+from fixtrail.ingest.items import (
+    ATTACHMENT,
+    EVENT,
+    FEEDBACK,
+    FORWARD,
+    USER_REPORT,
+    encode_item,
+)
 from fixtrail.ingest.keys import KeyInfo, lookup_key
 from fixtrail.ingest.outbox import check_room, enqueue
 from fixtrail.ingest.ratelimits import applicable_limits, rate_limit_headers
@@ -235,7 +247,7 @@ def _accept(context: _Context) -> IngestResponse:
     # Before the rate limits, so a full queue spends nobody's quota.
     check_room(len(context.plan.queued))
     _check_rate_limits(context)
-    _enqueue_plan(context)
+    _enqueue_plan(context, _forward_item(context, data))
     _count_accepted(context)
     payload = {"id": context.plan.response_id} if context.plan.response_id else {}
     return _json_response(200, payload)
@@ -470,11 +482,34 @@ _RATE_LIMIT_MESSAGES = {
 }
 
 
-def _enqueue_plan(context: _Context) -> None:
+def _forward_item(context: _Context, data: bytes) -> bytes | None:
+    """Return the queue item that sends this request's envelope on, when its
+    project forwards (CSP reports are not forwarded: they are no envelope)."""
+    from django.conf import settings
+
+    endpoint = context.request.endpoint
+    if not context.key.forwards or endpoint not in ("envelope", "store"):
+        return None
+    event_id = context.plan.response_id
+    if endpoint == "store":
+        data = envelope_for_event(event_id, data)
+    header: dict[str, Any] = {
+        "type": FORWARD,
+        "project_id": context.key.project_id,
+        "event_id": event_id,
+        "received_at": context.now,
+    }
+    if len(data) > settings.FORWARD_MAX_BYTES:
+        header["skipped"] = "too_large"
+        data = b""
+    return encode_item(header, data)
+
+
+def _enqueue_plan(context: _Context, forward: bytes | None = None) -> None:
     from django.conf import settings
 
     written: list[Path] = []
-    bodies: list[bytes] = []
+    bodies: list[bytes] = [forward] if forward else []
     stats = None
     try:
         for queued in context.plan.queued:

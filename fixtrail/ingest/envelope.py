@@ -157,6 +157,14 @@ def parse_envelope(data: bytes, max_items: int = MAX_ITEMS) -> Envelope:
     )
 
 
+def envelope_for_event(event_id: str | None, event: bytes) -> bytes:
+    """Wrap an event sent to /store/ as the one-item envelope that carries
+    the same event."""
+    header = f'{{"event_id":"{event_id}"}}' if event_id else "{}"
+    item = f'{{"type":"event","length":{len(event)}}}'
+    return f"{header}\n{item}\n".encode() + event + b"\n"
+
+
 def _read_header_line(data: bytes, pos: int, what: str) -> tuple[dict[str, Any], int]:
     limit = pos + MAX_HEADER_LINE_BYTES + 1
     newline = data.find(b"\n", pos, limit)

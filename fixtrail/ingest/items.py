@@ -31,6 +31,11 @@ Header keys, by ``type``:
 - ``feedback``: the payload is the feedback event JSON; ``event_id`` is the
   feedback's own id, and the event it is about, if any, is in the payload at
   ``contexts.feedback.associated_event_id``.
+- ``forward``: the envelope as received (decompressed), to send on to the
+  project's "also forward to" DSN; ``/store/`` events arrive wrapped in a
+  one-item envelope. The header has ``project_id``, ``event_id`` (or null)
+  and ``received_at``, and ``skipped: "too_large"`` with an empty payload
+  when the envelope was over FIXTRAIL_FORWARD_MAX_BYTES.
 - ``stats``: counters accumulated by one ingest process over a few seconds.
   The header has only ``type`` and ``received_at`` (the flush time). The
   payload is JSON::
@@ -62,6 +67,7 @@ ATTACHMENT = "attachment"
 USER_REPORT = "user_report"
 FEEDBACK = "feedback"
 STATS = "stats"
+FORWARD = "forward"
 
 # What an ingested item counts as in a project's stats. Close to Sentry's
 # data categories so client reports' categories map onto them directly;

@@ -40,6 +40,9 @@ class KeyInfo:
     # The project id the key had on the server it was imported from, when
     # that id was taken here (fixtrail.adoption.models.ImportedKey).
     source_project_id: int | None = None
+    # The project also sends what it accepts to another server
+    # (fixtrail.adoption.forwarding).
+    forwards: bool = False
 
     def serves(self, project_id: int) -> bool:
         """Return whether a DSN naming ``project_id`` may use this key."""
@@ -91,6 +94,7 @@ def _load_key(public_key: str) -> KeyInfo | None:
             "project__quota_per_month",
             "project__allowed_origins",
             "imported__source_project_id",
+            "project__forwarding__is_active",
         )
         .first()
     )
@@ -108,4 +112,5 @@ def _load_key(public_key: str) -> KeyInfo | None:
             line.strip() for line in origins.splitlines() if line.strip()
         ),
         source_project_id=row[7],
+        forwards=row[8] is True,
     )

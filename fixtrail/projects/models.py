@@ -39,6 +39,16 @@ class ProjectQuerySet(models.QuerySet):
         """Projects in organizations the user is a member of."""
         return self.filter(organization__memberships__user=user)
 
+    def by_path(self, path: str) -> Project | None:
+        """The project an ``ORG/PROJECT`` path names (the command line's
+        way of naming one), or None."""
+        org_slug, _, slug = path.partition("/")
+        return (
+            self.select_related("organization")
+            .filter(organization__slug=org_slug, slug=slug)
+            .first()
+        )
+
 
 class Project(models.Model):
     organization = models.ForeignKey(

@@ -162,6 +162,21 @@ V1 = [
         "org:admin",
         "admin",
     ),
+    ("GET", "/api/v1/projects/acme/backend/forwarding", None, "project:read", "admin"),
+    (
+        "PUT",
+        "/api/v1/projects/acme/backend/forwarding",
+        {"dsn": "https://k@sentry.example.com/1"},
+        "project:write",
+        "admin",
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/acme/backend/forwarding",
+        None,
+        "project:write",
+        "admin",
+    ),
 ]
 # Endpoints about the user's own tokens need no scope.
 V1_TOKENS = [

@@ -20,6 +20,8 @@ from django.utils import timezone
 from fixtrail.accounts import setup
 from fixtrail.accounts.models import ApiToken
 from fixtrail.accounts.teams import create_team, give_project, join_team
+from fixtrail.adoption import forwarding
+from fixtrail.adoption.models import Forwarding
 from fixtrail.events.models import Event
 from fixtrail.issues import actions
 from fixtrail.issues.models import Issue
@@ -165,6 +167,7 @@ def test_it_serves_every_empty_page_cleanly(
         Visit("empty-alert-emails", "/alerts/settings/"),
         Visit("empty-ownership", "/organizations/acme/projects/backend/ownership/"),
         Visit("empty-grouping", "/organizations/acme/projects/backend/grouping/"),
+        Visit("empty-forwarding", "/organizations/acme/projects/backend/forwarding/"),
         Visit("empty-security", "/account/security/"),
         Visit("empty-org-security", "/organizations/acme/security/"),
     ]
@@ -191,6 +194,13 @@ def filled(cast, send):  # noqa: F811
     give_project(team, project)
     make_project(project.organization, "web", name="Web Shop")
     ApiToken.issue(alice, "CI", ["project:read", "event:read"])
+    forwarding.set_forwarding(project, "https://k@sentry.example.com/3")
+    Forwarding.objects.filter(project=project).update(
+        forwarded=41,
+        failed=1,
+        last_error="https://sentry.example.com/api/3 answered 403: forbidden",
+        last_error_at=timezone.now(),
+    )
     return cast
 
 
@@ -219,6 +229,7 @@ def test_it_serves_every_filled_page_cleanly(
         Visit("filled-members", "/organizations/acme/members/"),
         Visit("filled-teams", "/organizations/acme/teams/"),
         Visit("filled-tokens", "/account/tokens/"),
+        Visit("filled-forwarding", "/organizations/acme/projects/backend/forwarding/"),
     ]
     assert filled["alice"].name == "Dana"
     found = _visit_all(browser, live_server, viewport, visits, filled["alice"])

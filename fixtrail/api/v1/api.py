@@ -14,6 +14,7 @@ from fixtrail.api.errors import install_error_handlers
 from fixtrail.api.renderers import OrjsonRenderer
 from fixtrail.api.v1 import (
     alerts,
+    forwarding,
     grouping,
     imports,
     integrations,
@@ -74,6 +75,7 @@ api.add_router("", grouping.router)
 api.add_router("", security_api.router)
 api.add_router("", usage_api.router)
 api.add_router("", imports.router)
+api.add_router("", forwarding.router)
 
 
 # Swagger UI's files inside the django-ninja package, by the name the page

@@ -116,8 +116,7 @@ class Command(BaseCommand):
 
 
 def _project(ref: str) -> Project:
-    org_slug, _, slug = ref.partition("/")
-    project = Project.objects.filter(organization__slug=org_slug, slug=slug).first()
+    project = Project.objects.by_path(ref)
     if project is None:
         raise CommandError(f"no project {ref!r} (write ORG/PROJECT)")
     return project

@@ -75,12 +75,7 @@ class Command(BaseCommand):
 
 
 def _project(text: str) -> Project:
-    org_slug, _, project_slug = text.partition("/")
-    project = (
-        Project.objects.select_related("organization")
-        .filter(organization__slug=org_slug, slug=project_slug)
-        .first()
-    )
+    project = Project.objects.by_path(text)
     if project is None:
         raise CommandError(f"no project {text!r} (write it as ORG/PROJECT)")
     return project
