@@ -15,7 +15,14 @@ import pytest
 import sentry_sdk
 
 from tests.conftest import REPO_ROOT
-from tests.servers import free_port, server_env, start_granian, stop, wait_until_serving
+from tests.servers import (
+    free_port,
+    own_sqlite_servers,
+    server_env,
+    start_granian,
+    stop,
+    wait_until_serving,
+)
 
 # The worker evaluates rules every FIXTRAIL_ALERTS_EVALUATE_SECONDS (1 s
 # here); digest, evaluation and the job take a few seconds more under load.
@@ -37,6 +44,7 @@ def _cli(env: dict, *args: str) -> str:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses process groups")
+@own_sqlite_servers
 def test_it_delivers_a_webhook_for_an_sdk_error_through_the_worker(tmp_path, receiver):
     port = free_port()
     env = server_env(tmp_path, f"http://127.0.0.1:{port}")

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from sentry_sdk.utils import Dsn
 
-from tests.servers import free_port
+from tests.servers import free_port, own_sqlite_servers
+
+pytestmark = own_sqlite_servers
 
 FIXTRAIL = [sys.executable, "-m", "fixtrail.cli"]
 

@@ -9,7 +9,14 @@ import time
 import urllib.request
 
 from tests.cli.test_commands import FIXTRAIL, _env, _run
-from tests.servers import free_port, server_env, start_granian, stop, wait_until_serving
+from tests.servers import (
+    free_port,
+    own_sqlite_servers,
+    server_env,
+    start_granian,
+    stop,
+    wait_until_serving,
+)
 
 START_TIMEOUT_SECONDS = 60
 
@@ -29,6 +36,7 @@ def _wait_for_health(port: int, proc: subprocess.Popen, log) -> None:
     raise AssertionError(f"fixtrail run did not answer:\n{log.read_text()}")
 
 
+@own_sqlite_servers
 def test_it_refuses_to_start_a_second_server_on_a_held_port(tmp_path):
     port = free_port()
     log = tmp_path / "first.log"
@@ -62,6 +70,7 @@ def test_it_refuses_to_start_a_second_server_on_a_held_port(tmp_path):
     assert f"links and DSNs use http://127.0.0.1:{port})" in output
 
 
+@own_sqlite_servers
 def test_it_refuses_a_port_a_foreign_granian_holds(tmp_path):
     # granian listens with SO_REUSEPORT, which would let a second granian in.
     port = free_port()

@@ -16,7 +16,14 @@ from sentry_sdk.transport import Transport
 from fixtrail.core import selfmonitor
 from fixtrail.queue import open_queue
 from tests.conftest import REPO_ROOT
-from tests.servers import free_port, server_env, start_granian, stop, wait_until_serving
+from tests.servers import (
+    free_port,
+    own_sqlite_servers,
+    server_env,
+    start_granian,
+    stop,
+    wait_until_serving,
+)
 
 FIXTRAIL = [sys.executable, "-m", "fixtrail.cli"]
 ARRIVAL_TIMEOUT_SECONDS = 60
@@ -111,6 +118,7 @@ def test_it_drops_errors_raised_while_handling_its_own_projects_items(
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses process groups")
+@own_sqlite_servers
 def test_it_sends_its_own_errors_to_its_own_project(tmp_path):
     port = free_port()
     env = server_env(tmp_path, f"http://127.0.0.1:{port}")

@@ -18,7 +18,13 @@ import pytest
 from fixtrail.ingest.items import decode_item
 from fixtrail.queue import open_queue
 from tests.conftest import REPO_ROOT
-from tests.servers import free_port, server_env, start_granian, wait_until_serving
+from tests.servers import (
+    free_port,
+    own_sqlite_servers,
+    server_env,
+    start_granian,
+    wait_until_serving,
+)
 
 # Requests sent before the kill; a few hundred keep the test short while
 # leaving many requests in flight when the signal lands.
@@ -71,6 +77,7 @@ def _sender(port, project_id, public_key, ids, answered, lock, stop):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses process groups and SIGKILL")
+@own_sqlite_servers
 def test_it_keeps_every_answered_event_after_sigkill(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
