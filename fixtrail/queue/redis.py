@@ -17,8 +17,10 @@ unacked messages and XLEN is the backlog. Nothing is ever trimmed.
 
 Durability: put_many returns once Redis has the entries in memory. They
 survive a Redis restart only as far as Redis persists them: run Redis with
-``appendonly yes`` (``appendfsync everysec`` loses at most about a second on
-a Redis crash); RDB snapshots alone can lose minutes.
+``appendonly yes``. ``appendfsync everysec`` can lose the last second or two
+on a Redis crash or a power cut (Redis answers before writing while an
+fsync is still running); ``appendfsync always`` loses nothing. RDB
+snapshots alone can lose minutes.
 """
 
 from __future__ import annotations
