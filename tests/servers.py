@@ -4,6 +4,7 @@ fixtrail.wsgi in its own process group, with a data directory of its own."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -23,6 +24,10 @@ own_sqlite_servers = pytest.mark.skipif(
     os.environ.get("FIXTRAIL_DATABASE_URL", "").startswith("postgres"),
     reason="its servers run on SQLite files of their own; the SQLite run covers it",
 )
+
+FIXTRAIL = [sys.executable, "-m", "fixtrail.cli"]
+# Each helper process (a command, a query) starts Django: a few seconds.
+COMMAND_TIMEOUT_SECONDS = 120
 
 # granian plus Django start in about a second here; a loaded CI machine
 # may need many times that.
@@ -107,3 +112,23 @@ def stop(process: subprocess.Popen) -> None:
 
 def _tail(log: Path | None) -> str:
     return log.read_text()[-4000:] if log and log.exists() else "(no log)"
+
+
+def run_fixtrail(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run ``fixtrail ARGS`` in a server's environment; return what it did."""
+    return subprocess.run(
+        [*FIXTRAIL, *args], env=env, cwd=REPO_ROOT, capture_output=True,
+        text=True, timeout=COMMAND_TIMEOUT_SECONDS,
+    )  # fmt: skip
+
+
+def query_server(env: dict[str, str], script: str) -> object:
+    """Run ``script`` with Django set up on a server's settings (its own
+    database) and return the JSON it prints."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import django\ndjango.setup()\n{script}"],
+        env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

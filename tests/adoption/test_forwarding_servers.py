@@ -15,41 +15,34 @@ import sentry_sdk
 
 from tests.conftest import REPO_ROOT
 from tests.servers import (
+    FIXTRAIL,
     free_port,
     own_sqlite_servers,
+    query_server,
+    run_fixtrail,
     server_env,
     start_granian,
     stop,
     wait_until_serving,
 )
 
-FIXTRAIL = [sys.executable, "-m", "fixtrail.cli"]
 # The first retry of a job comes 30 s after it failed (fixtrail.jobs.runner).
 ARRIVAL_TIMEOUT_SECONDS = 90
 _EVENTS = """
-import django, json
-django.setup()
+import json
 from fixtrail.events.models import Event
 print(json.dumps(sorted(Event.objects.values_list("event_id", flat=True))))
 """
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [*FIXTRAIL, *args], env=env, cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_fixtrail(env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-def _event_ids(env: dict[str, str]) -> list[str]:
-    done = subprocess.run(
-        [sys.executable, "-c", _EVENTS], env=env, cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+def _event_ids(env: dict[str, str]) -> object:
+    return query_server(env, _EVENTS)
 
 
 class Server:

@@ -17,19 +17,20 @@ from fixtrail.core import selfmonitor
 from fixtrail.queue import open_queue
 from tests.conftest import REPO_ROOT
 from tests.servers import (
+    FIXTRAIL,
     free_port,
     own_sqlite_servers,
+    query_server,
+    run_fixtrail,
     server_env,
     start_granian,
     stop,
     wait_until_serving,
 )
 
-FIXTRAIL = [sys.executable, "-m", "fixtrail.cli"]
 ARRIVAL_TIMEOUT_SECONDS = 60
 _ISSUES = """
-import django, json
-django.setup()
+import json
 from fixtrail.issues.models import Issue
 print(json.dumps([
     {"title": i.title, "tags": sorted(
@@ -40,22 +41,10 @@ print(json.dumps([
 """
 
 
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        args, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
-def _own_issues(env: dict[str, str]) -> list[dict]:
-    done = _run([sys.executable, "-c", _ISSUES], env)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def _wait_for_issues(env: dict[str, str], count: int) -> list[dict]:
     deadline = time.monotonic() + ARRIVAL_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        issues = _own_issues(env)
+        issues = query_server(env, _ISSUES)
         if len(issues) >= count:
             return issues
         time.sleep(0.5)
@@ -122,11 +111,10 @@ def test_it_drops_errors_raised_while_handling_its_own_projects_items(
 def test_it_sends_its_own_errors_to_its_own_project(tmp_path):
     port = free_port()
     env = server_env(tmp_path, f"http://127.0.0.1:{port}")
-    assert _run([*FIXTRAIL, "manage", "migrate", "-v", "0"], env).returncode == 0
-    made = _run(
-        [*FIXTRAIL, "bootstrap", "--self-monitoring", "--org", "acme",
-         "--email", "ops@example.com", "--password", "a long password 1"],
-        env,
+    assert run_fixtrail(env, "manage", "migrate", "-v", "0").returncode == 0
+    made = run_fixtrail(
+        env, "bootstrap", "--self-monitoring", "--org", "acme",
+        "--email", "ops@example.com", "--password", "a long password 1",
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     result = json.loads(made.stdout)
@@ -140,7 +128,7 @@ def test_it_sends_its_own_errors_to_its_own_project(tmp_path):
     )  # fmt: skip
     try:
         wait_until_serving(port, web, None)
-        checked = _run([*FIXTRAIL, "check", "--test-error"], env)
+        checked = run_fixtrail(env, "check", "--test-error")
         assert checked.returncode == 0, checked.stderr
         assert f"to project {result['project_id']} at http://127.0.0.1:{port}/" in (
             checked.stdout
@@ -164,6 +152,6 @@ def test_it_sends_its_own_errors_to_its_own_project(tmp_path):
 
 def test_check_says_when_self_monitoring_is_off(tmp_path):
     env = server_env(tmp_path, "http://127.0.0.1:8000")
-    done = _run([*FIXTRAIL, "check", "--test-error"], env)
+    done = run_fixtrail(env, "check", "--test-error")
     assert done.returncode == 1
     assert "set FIXTRAIL_SELF_DSN" in done.stderr
