@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.github",
 ]
 
 MIDDLEWARE = [
@@ -297,6 +298,21 @@ if OIDC_SERVER_URL:
             "settings": {"server_url": OIDC_SERVER_URL},
         }
     ]
+# Sign in with GitHub (github.com or GitHub Enterprise Server at
+# FIXTRAIL_GITHUB_URL); see fixtrail.security.github.
+GITHUB_URL = envstr("FIXTRAIL_GITHUB_URL", "https://github.com")
+GITHUB_CLIENT_ID = envstr("FIXTRAIL_GITHUB_CLIENT_ID", "")
+GITHUB_ORGS = envstr("FIXTRAIL_GITHUB_ORGS", "")
+if GITHUB_CLIENT_ID:
+    SOCIALACCOUNT_PROVIDERS["github"] = {
+        "SCOPE": ["user:email", "read:org"],
+        "APPS": [
+            {
+                "client_id": GITHUB_CLIENT_ID,
+                "secret": envsecret("FIXTRAIL_GITHUB_CLIENT_SECRET") or "",
+            }
+        ],
+    }
 ACCOUNT_ADAPTER = "fixtrail.security.sso.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "fixtrail.security.sso.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

@@ -15,6 +15,20 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def policy() -> str:
+    """Return the policy, with the sign-on providers' origins allowed as
+    form targets: a sign-on button posts here and is redirected there, and
+    browsers hold that redirect to form-action too."""
+    from fixtrail.security.sso import sign_on_origins
+
+    origins = sign_on_origins()
+    if not origins:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", "form-action 'self' " + " ".join(origins)
+    )
+
+
 def content_security_policy(
     get_response: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
@@ -23,7 +37,7 @@ def content_security_policy(
     def middleware(request: HttpRequest) -> HttpResponse:
         response = get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
-            response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            response.setdefault("Content-Security-Policy", policy())
         return response
 
     return middleware

@@ -1,4 +1,5 @@
-"""Single sign-on through OpenID Connect (django-allauth's socialaccount).
+"""Single sign-on through OpenID Connect or GitHub (django-allauth's
+socialaccount; GitHub's specifics are in fixtrail.security.github).
 
 Organization membership follows rules an operator writes in two settings,
 each a comma-separated list of ``match=org-slug:role``::
@@ -16,18 +17,28 @@ is removed when a claim goes away.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+import httpx
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.signals import user_logged_in
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import receiver
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from fixtrail.accounts.models import Membership, Organization, Role
+from fixtrail.lib.outbound import OutboundError
+from fixtrail.security import github
 from fixtrail.security.middleware import SSO_SESSION_KEY
 from fixtrail.security.models import UserSession
+
+# Where a GitHub sign-in keeps the person's organizations and teams.
+GITHUB_GROUPS_KEY = "fixtrail_groups"
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,14 @@ def grants_for(
 
 def _claims(sociallogin) -> tuple[str | None, bool, list[str]]:
     data = sociallogin.account.extra_data or {}
+    if sociallogin.account.provider == "github":
+        # Only a verified address counts; GitHub lists them at /user/emails.
+        verified = [a for a in sociallogin.email_addresses if a.verified]
+        primary = next((a for a in verified if a.primary), None) or (
+            verified[0] if verified else None
+        )
+        groups = data.get(GITHUB_GROUPS_KEY) or []
+        return (primary.email if primary else None), primary is not None, groups
     merged = {**data.get("id_token", {}), **data.get("userinfo", {})}
     groups = merged.get(settings.SSO_GROUPS_CLAIM) or []
     if isinstance(groups, str):
@@ -117,7 +136,9 @@ def on_sso_login(sender, request, user, sociallogin=None, **kwargs) -> None:
 def providers() -> list[dict]:
     """Return the configured sign-on providers for the login page's buttons."""
     apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
-    return [
+    github_apps = settings.SOCIALACCOUNT_PROVIDERS.get("github", {}).get("APPS", [])
+    buttons = [{"id": "github", "name": "GitHub", "url": reverse("github_login")}]
+    return (buttons if github_apps else []) + [
         {
             "id": app["provider_id"],
             "name": app["name"],
@@ -127,6 +148,25 @@ def providers() -> list[dict]:
         }
         for app in apps
     ]
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def sign_on_origins() -> list[str]:
+    """Return the origins the configured sign-on buttons send people to."""
+    configured = settings.SOCIALACCOUNT_PROVIDERS
+    urls = [
+        app.get("settings", {}).get("server_url", "")
+        for app in configured.get("openid_connect", {}).get("APPS", [])
+    ]
+    if configured.get("github", {}).get("APPS"):
+        urls.append(settings.GITHUB_URL)
+    return sorted({origin for url in urls if (origin := _origin(url))})
 
 
 def sign_in_options() -> dict:
@@ -142,7 +182,30 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    """Let SSO create accounts unless the operator turned that off."""
+    """Let SSO create accounts unless the operator turned that off; read a
+    GitHub sign-in's organizations and teams, and refuse people outside
+    FIXTRAIL_GITHUB_ORGS."""
 
     def is_open_for_signup(self, request, sociallogin) -> bool:
         return settings.SSO_SIGNUP
+
+    def pre_social_login(self, request, sociallogin) -> None:
+        if sociallogin.account.provider != "github":
+            return
+        try:
+            groups = github.groups_of(sociallogin.token.token)
+        except (OutboundError, httpx.HTTPError) as exc:
+            self._refuse(request, f"GitHub did not list your organizations: {exc}")
+        allowed = github.allowed_orgs()
+        if allowed and not allowed & set(groups):
+            names = ", ".join(sorted(allowed))
+            self._refuse(
+                request,
+                f"Only members of the GitHub organization {names} may sign in here.",
+            )
+        sociallogin.account.extra_data[GITHUB_GROUPS_KEY] = groups
+
+    @staticmethod
+    def _refuse(request, message: str) -> None:
+        messages.error(request, message)
+        raise ImmediateHttpResponse(redirect("accounts:login"))

@@ -11,7 +11,13 @@ from allauth.socialaccount import views as social_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from fixtrail.security import github
+
 urlpatterns = [
+    # allauth names these "<provider>_login" and "<provider>_callback". They
+    # come first: OpenID Connect's "<provider_id>/login/" would take them.
+    path("github/login/", github.oauth2_login, name="github_login"),
+    path("github/login/callback/", github.oauth2_callback, name="github_callback"),
     path("", include("allauth.socialaccount.providers.openid_connect.urls")),
     path(
         "login/cancelled/",
