@@ -5,15 +5,14 @@ request, then the profile, e-mail, organization and team lookups."""
 
 from __future__ import annotations
 
-import http.client
 import re
-from urllib.parse import urlsplit
 
 import pytest
 
 from fixtrail.accounts.models import Membership, Role, User
 from fixtrail.security.models import UserSession
 from tests.accounts.test_pages_browser import page  # noqa: F401  (fixture)
+from tests.security.flows import sign_on
 from tests.security.github_stand_in import CLIENT_ID, CLIENT_SECRET, GitHub
 
 CALLBACK = "http://testserver/sso/github/login/callback/"
@@ -44,24 +43,18 @@ def github(settings):
 
 
 def _sign_in(client, github: GitHub, *, state: str | None = None):
-    """Press the login page's GitHub button, let GitHub answer, come back."""
-    start = client.post("/sso/github/login/")
-    assert start.status_code == 302, start.content
-    authorize = urlsplit(start["Location"])
-    assert f"{authorize.scheme}://{authorize.netloc}" == github.url
-    conn = http.client.HTTPConnection(authorize.hostname, authorize.port)
-    conn.request("GET", f"{authorize.path}?{authorize.query}")
-    answer = conn.getresponse()
-    assert answer.status == 302, answer.read()
-    back = urlsplit(answer.getheader("Location"))
-    conn.close()
-    query = back.query
-    if state is not None:
-        query = "&".join(
-            f"state={state}" if part.startswith("state=") else part
-            for part in query.split("&")
+    """Press the login page's GitHub button, let GitHub answer, come back
+    (with another ``state`` than GitHub sent back, when given)."""
+
+    def edit(query: str) -> str:
+        if state is None:
+            return query
+        parts = query.split("&")
+        return "&".join(
+            f"state={state}" if p.startswith("state=") else p for p in parts
         )
-    return client.get(f"{back.path}?{query}")
+
+    return sign_on(client, "/sso/github/login/", github.url, edit=edit)
 
 
 def _signed_in(client) -> User | None:

@@ -4,13 +4,11 @@ authorization redirect, Fixtrail's callback and its token request."""
 
 from __future__ import annotations
 
-import http.client
-from urllib.parse import urlsplit
-
 import pytest
 
 from fixtrail.accounts.models import Membership, Role, User
 from fixtrail.security.models import OrganizationPolicy, UserSession
+from tests.security.flows import sign_on
 from tests.security.oidc_stand_in import CLIENT_ID, CLIENT_SECRET, Provider
 
 CALLBACK = "http://testserver/sso/oidc/login/callback/"
@@ -53,17 +51,7 @@ def _person(**overrides) -> dict:
 
 def _sign_in(client, provider: Provider, next_url: str = ""):
     """Press the login page's button, let the provider answer, come back."""
-    start = client.post(f"/sso/oidc/login/{next_url}")
-    assert start.status_code == 302, start.content
-    authorize = urlsplit(start["Location"])
-    assert f"{authorize.scheme}://{authorize.netloc}" == provider.url
-    conn = http.client.HTTPConnection(authorize.hostname, authorize.port)
-    conn.request("GET", f"{authorize.path}?{authorize.query}")
-    answer = conn.getresponse()
-    assert answer.status == 302, answer.read()
-    back = urlsplit(answer.getheader("Location"))
-    conn.close()
-    return client.get(f"{back.path}?{back.query}")
+    return sign_on(client, f"/sso/oidc/login/{next_url}", provider.url)
 
 
 def test_it_shows_the_sign_on_button_on_the_login_page(client, provider):
