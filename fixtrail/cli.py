@@ -298,6 +298,7 @@ def _send_test_error() -> int:
     from django.conf import settings
 
     from fixtrail.core import selfmonitor
+    from fixtrail.lib.dsn import parse_dsn
 
     if not selfmonitor.start("check"):
         print("self-monitoring is off: set FIXTRAIL_SELF_DSN", file=sys.stderr)
@@ -308,17 +309,9 @@ def _send_test_error() -> int:
         return 1
     print(
         f"sent test error {event_id} to project {selfmonitor.own_project_id()} "
-        f"at {_redact_dsn(settings.SELF_DSN)}"
+        f"at {parse_dsn(settings.SELF_DSN).display}"
     )
     return 0
-
-
-def _redact_dsn(dsn: str) -> str:
-    """Return a DSN without its key: scheme, host and path."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(dsn)
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
 
 
 def _redact(url: str) -> str:

@@ -17,11 +17,13 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+# Whether this is CI's PostgreSQL + Redis run of the suite.
+POSTGRES_RUN = os.environ.get("FIXTRAIL_DATABASE_URL", "").startswith("postgres")
 # Servers started with server_env() run on SQLite files of their own,
 # whatever database the suite runs on: a test that only talks to such
 # servers proves the same in both of CI's runs, so it runs in the SQLite one.
 own_sqlite_servers = pytest.mark.skipif(
-    os.environ.get("FIXTRAIL_DATABASE_URL", "").startswith("postgres"),
+    POSTGRES_RUN,
     reason="its servers run on SQLite files of their own; the SQLite run covers it",
 )
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from fixtrail.lib.dsn import DSNError, parse_dsn
+
 
 class ForwardingForm(forms.Form):
     """The DSN of the other server, checked before it is saved."""
@@ -14,8 +16,6 @@ class ForwardingForm(forms.Form):
     )
 
     def clean_dsn(self) -> str:
-        from fixtrail.adoption.forwarding import DSNError, parse_dsn
-
         dsn = self.cleaned_data["dsn"].strip()
         try:
             parse_dsn(dsn)

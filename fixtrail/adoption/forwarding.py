@@ -22,18 +22,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from fixtrail.adoption.models import ForwardEnvelope, Forwarding
+from fixtrail.core import upserts
 from fixtrail.jobs.registry import RetryLater, handler
 from fixtrail.jobs.runner import enqueue
 from fixtrail.lib import outbound
+from fixtrail.lib.dsn import DSN, DSNError, parse_dsn
 from fixtrail.projects.models import Project
 
 FORWARD = "adoption.forward"
@@ -43,53 +43,11 @@ MAX_ERROR_CHARS = 500
 CLIENT = "fixtrail-forward/1"
 
 
-class DSNError(ValueError):
-    """A forward target that is not a usable DSN."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a DSN's envelopes go and how they authenticate."""
-
-    envelope_url: str
-    public_key: str
-    project_id: str
-
-    @property
-    def display(self) -> str:
-        """The target without its key: safe to show."""
-        return self.envelope_url.removesuffix("/envelope/")
-
-    def auth_header(self) -> str:
-        """The X-Sentry-Auth header an SDK would send."""
-        return (
-            f"Sentry sentry_version=7, sentry_key={self.public_key}, "
-            f"sentry_client={CLIENT}"
-        )
-
-
-def parse_dsn(dsn: str) -> Target:
-    """Return the target of ``dsn`` (``scheme://key@host[:port][/path]/id``);
-    raise DSNError naming what is wrong."""
-    text = (dsn or "").strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise DSNError(f"not a DSN: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DSNError("a DSN starts with http:// or https:// and names a host")
-    if not parts.username:
-        raise DSNError("the DSN has no public key (the part before @)")
-    path, _, project_id = parts.path.rstrip("/").rpartition("/")
-    if not project_id.isdigit():
-        raise DSNError("the DSN must end with the project id, a number")
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    netloc = host + (f":{port}" if port else "")
-    return Target(
-        envelope_url=f"{parts.scheme}://{netloc}{path}/api/{project_id}/envelope/",
-        public_key=parts.username,
-        project_id=project_id,
+def auth_header(target: DSN) -> str:
+    """The X-Sentry-Auth header an SDK would send to ``target``."""
+    return (
+        f"Sentry sentry_version=7, sentry_key={target.public_key}, "
+        f"sentry_client={CLIENT}"
     )
 
 
@@ -150,34 +108,37 @@ def store_forwards(
             project_id__in={p for p, _, _ in envelopes}, is_active=True
         ).values_list("project_id", flat=True)
     )
-    rows = [
-        ForwardEnvelope(
-            project_id=project_id,
-            checksum=hashlib.sha1(body, usedforsecurity=False).hexdigest(),
-            body=body,
-            received_at=received_at,
-        )
-        for project_id, received_at, body in envelopes
-        if project_id in active
-    ]
-    kept = ForwardEnvelope.objects.bulk_create(rows, ignore_conflicts=True)
-    checksums: dict[int, list[str]] = {}
-    for row in kept:
-        checksums.setdefault(row.project_id, []).append(row.checksum)
-    for project_id, sums in checksums.items():
-        ids = list(
+    rows: dict[tuple[int, str], dict] = {}
+    for project_id, received_at, body in envelopes:
+        if project_id in active:
+            checksum = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+            rows[(project_id, checksum)] = {
+                "project": project_id,
+                "checksum": checksum,
+                "body": body,
+                "received_at": received_at,
+            }
+    # Only envelopes not kept already get a job: a batch digested again
+    # sends nothing twice.
+    new = upserts.insert_new(
+        ForwardEnvelope, list(rows.values()), key=("project", "checksum")
+    )
+    by_project: dict[int, list[str]] = {}
+    for project_id, checksum in new:
+        by_project.setdefault(project_id, []).append(checksum)
+    for project_id, checksums in by_project.items():
+        ids = sorted(
             ForwardEnvelope.objects.filter(
-                project_id=project_id, checksum__in=sums
+                project_id=project_id, checksum__in=checksums
             ).values_list("pk", flat=True)
         )
-        if ids:
-            enqueue(
-                FORWARD,
-                {"project": project_id, "envelopes": sorted(ids)},
-                key=f"forward:{project_id}:{min(ids)}:{max(ids)}:{len(ids)}",
-                owner=f"adoption.forward:{project_id}",
-            )
-    return len(rows)
+        enqueue(
+            FORWARD,
+            {"project": project_id, "envelopes": ids},
+            key=f"forward:{project_id}:{ids[0]}:{ids[-1]}:{len(ids)}",
+            owner=f"adoption.forward:{project_id}",
+        )
+    return len(new)
 
 
 def _note_error(forwarding: Forwarding, message: str, refused: int) -> None:
@@ -196,7 +157,7 @@ def _retry_after(value: str | None) -> dt.timedelta | None:
     return None
 
 
-def _post(target: Target, body: bytes) -> tuple[str, str, dt.timedelta | None]:
+def _post(target: DSN, body: bytes) -> tuple[str, str, dt.timedelta | None]:
     """Send one envelope; return ("sent" | "retry" | "refused", detail, and
     the delay the server asked for)."""
     try:
@@ -204,7 +165,7 @@ def _post(target: Target, body: bytes) -> tuple[str, str, dt.timedelta | None]:
             "POST",
             target.envelope_url,
             headers={
-                "X-Sentry-Auth": target.auth_header(),
+                "X-Sentry-Auth": auth_header(target),
                 "Content-Type": "application/x-sentry-envelope",
             },
             content=body,

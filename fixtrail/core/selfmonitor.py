@@ -18,9 +18,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from fixtrail.lib.dsn import DSNError, parse_dsn
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,11 @@ def fixtrail_version() -> str:
 
 @functools.lru_cache(maxsize=8)
 def project_id_of(dsn: str) -> int | None:
-    """Return the project id a DSN names (its last path segment), or None."""
+    """Return the project id a DSN names, or None when it is no DSN."""
     try:
-        segment = urlsplit(dsn).path.rstrip("/").rsplit("/", 1)[-1]
-    except ValueError:
+        return parse_dsn(dsn).project_id
+    except DSNError:
         return None
-    return int(segment) if segment.isdigit() else None
 
 
 def own_project_id() -> int | None:

@@ -22,35 +22,6 @@ from tests.digest.queueing import digest_queued
 PAGE = "/organizations/acme/projects/backend/forwarding/"
 
 
-@pytest.mark.parametrize(
-    ("dsn", "url"),
-    [
-        ("https://abc@o1.ingest.sentry.io/42", "https://o1.ingest.sentry.io/api/42/envelope/"),
-        ("http://abc:secret@127.0.0.1:9000/sentry/7/", "http://127.0.0.1:9000/sentry/api/7/envelope/"),
-        ("http://abc@[::1]:9000/3", "http://[::1]:9000/api/3/envelope/"),
-    ],
-)  # fmt: skip
-def test_it_sends_to_the_envelope_endpoint_a_dsn_names(dsn, url):
-    target = forwarding.parse_dsn(dsn)
-    assert target.envelope_url == url
-    assert target.public_key == "abc"
-    assert "secret" not in target.display
-
-
-@pytest.mark.parametrize(
-    ("dsn", "reason"),
-    [
-        ("ftp://abc@example.com/1", "http:// or https://"),
-        ("https://example.com/1", "no public key"),
-        ("https://abc@example.com/project", "project id"),
-        ("https://abc@example.com:99999/1", "not a DSN"),
-    ],
-)
-def test_it_refuses_what_is_not_a_dsn(dsn, reason):
-    with pytest.raises(forwarding.DSNError, match=reason):
-        forwarding.parse_dsn(dsn)
-
-
 def _sdk_envelope(project_key) -> tuple[str, bytes]:
     """One error envelope as the real Python SDK serializes it."""
     kept: list[bytes] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.servers import free_port
+from tests.servers import POSTGRES_RUN, free_port
 
 # The server every other test uses; only its admin database is touched, to
 # create and drop the test's own database.
@@ -31,7 +31,7 @@ REDIS_DB = 11
 # PostgreSQL + Redis run and are skipped in its SQLite run, which would only
 # repeat them.
 needs_postgres_run = pytest.mark.skipif(
-    not os.environ.get("FIXTRAIL_DATABASE_URL", "").startswith("postgres"),
+    not POSTGRES_RUN,
     reason="scale-out tests run in the suite's PostgreSQL + Redis run",
 )
 # redis-server loads an append-only file of a few MB in well under a second.

@@ -18,6 +18,7 @@ from fixtrail.adoption import forwarding
 from fixtrail.api.access import project_for
 from fixtrail.api.auth import scoped
 from fixtrail.api.errors import BadRequest
+from fixtrail.lib.dsn import DSNError
 
 router = Router(tags=["forwarding"])
 
@@ -56,7 +57,7 @@ def put_forwarding(
     project, _ = project_for(request.user, org_slug, project_slug, Role.ADMIN)
     try:
         forwarding.set_forwarding(project, body.dsn)
-    except forwarding.DSNError as exc:
+    except DSNError as exc:
         raise BadRequest(str(exc)) from None
     return forwarding.status(project)
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fixtrail.adoption import forwarding
+from fixtrail.lib.dsn import DSNError
 from fixtrail.projects.models import Project
 
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         if options["to"]:
             try:
                 forwarding.set_forwarding(project, options["to"])
-            except forwarding.DSNError as exc:
+            except DSNError as exc:
                 raise CommandError(str(exc)) from None
         self.stdout.write(
             json.dumps({"forwarding": forwarding.status(project)}, default=str)
