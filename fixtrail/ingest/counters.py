@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from fixtrail.ingest.ratelimits import Limit
+from fixtrail.lib.sqlite import use_wal
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class SqliteCounterStore:
                 isolation_level=None,
                 check_same_thread=False,
             )
-            connection.execute("PRAGMA journal_mode=WAL")
+            use_wal(connection, BUSY_TIMEOUT_SECONDS)
             connection.execute("PRAGMA synchronous=OFF")
             connection.execute(_SCHEMA)
             self._local.connection = connection

@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from fixtrail.lib.sqlite import use_wal
 from fixtrail.queue.base import (
     VISIBILITY_TIMEOUT_SECONDS,
     Backlog,
@@ -134,28 +135,6 @@ _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 
 class _Connection(sqlite3.Connection):
     """A connection that can be weakly referenced (the base class cannot)."""
-
-
-def _use_wal(connection: sqlite3.Connection) -> None:
-    """Put the file in WAL mode unless it is already.
-
-    Setting the mode takes a lock that SQLite does not wait for through
-    the busy timeout: run on every new connection, it made a connection
-    opened while other threads wrote fail at once with "database is
-    locked". Reading the mode needs no such lock; the one connection that
-    creates the file sets it, retrying within the busy timeout.
-    """
-    if str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
-        return
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.01)
 
 
 class SqliteQueue:
@@ -374,7 +353,7 @@ class SqliteQueue:
             factory=_Connection,
         )
         try:
-            _use_wal(connection)
+            use_wal(connection, BUSY_TIMEOUT_SECONDS)
             connection.execute(f"PRAGMA synchronous = {self.synchronous}")
             connection.execute(
                 f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES}"
