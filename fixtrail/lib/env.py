@@ -92,8 +92,8 @@ def database_from_url(
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
+                # WAL mode is set once per file (core.apps), not here.
                 "init_command": (
-                    "PRAGMA journal_mode=WAL;"
                     "PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON;"
                     "PRAGMA cache_size=-64000;"

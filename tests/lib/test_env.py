@@ -54,7 +54,7 @@ def test_it_puts_a_relative_sqlite_database_in_the_data_dir():
     db = database_from_url("sqlite://fixtrail.sqlite3", DATA)
     assert db["ENGINE"] == "django.db.backends.sqlite3"
     assert db["NAME"] == "/srv/fixtrail/fixtrail.sqlite3"
-    assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+    assert "foreign_keys=ON" in db["OPTIONS"]["init_command"]
 
 
 def test_it_keeps_an_absolute_sqlite_path():
