@@ -7,7 +7,7 @@ WORKDIR /src
 RUN python -m venv /opt/fixtrail
 COPY pyproject.toml README.md ./
 COPY fixtrail ./fixtrail
-RUN /opt/fixtrail/bin/pip install --no-cache-dir .
+RUN /opt/fixtrail/bin/pip install --no-cache-dir ".[s3]"
 
 FROM python:3.11-slim-bookworm
 # git reads commits of linked repositories that are plain git URLs.

@@ -237,6 +237,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_REQUEST_BYTES
 # assembled file, and how long an artifact digest has not used is kept.
 FIXTRAIL_MAX_ARTIFACT_BYTES = envint("FIXTRAIL_MAX_ARTIFACT_BYTES", 200 * MiB)
 FIXTRAIL_ARTIFACT_RETENTION_DAYS = envint("FIXTRAIL_ARTIFACT_RETENTION_DAYS", 90)
+# Where attachments and uploaded artifacts are kept (fixtrail.storage):
+# empty for files under the data directory, or file:///dir, or
+# s3://bucket/prefix?endpoint_url=... for an S3-compatible object store.
+STORAGE_URL = envstr("FIXTRAIL_STORAGE_URL", "")
 
 # Minutes after a deploy before Fixtrail writes its note on each merge
 # request of the deployed release: long enough for the release's errors to

@@ -17,6 +17,9 @@ from fixtrail.ingest.stats import STATS
 from tests.builders import make_org, make_project, make_user
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The S3 stand-in's fixtures (s3_endpoint, s3_storage).
+pytest_plugins = ["tests.object_store"]
+
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "sdk-events"
 # For parametrized tests; empty (so they skip) where the corpus is absent.
 CORPUS_FILES = sorted(CORPUS_DIR.rglob("*.json")) if CORPUS_DIR.is_dir() else []

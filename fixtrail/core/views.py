@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from fixtrail.core.metrics import render
 from fixtrail.lib.outbound import parse_networks
 from fixtrail.queue import QueueUnavailable, read_backlog
+from fixtrail.storage import blob_store
 
 # Who may scrape /metrics without a token.
 _INTERNAL = parse_networks("loopback,private")
@@ -31,7 +32,10 @@ def ready(request: HttpRequest) -> JsonResponse:
 
     The body also reports the queue's backlog (size and age of the oldest
     item), so a load balancer or an operator can see digest falling behind,
-    and lists the unreachable dependencies under ``missing``.
+    and lists the unreachable dependencies under ``missing``. An unreachable
+    blob store is listed too, with status "degraded" but still 200: events
+    without attachments are still taken, and taking every web process out of
+    the load balancer would refuse them as well.
     """
     body: dict = {"database": "ok", "queue": "ok"}
     status = 200
@@ -52,9 +56,24 @@ def ready(request: HttpRequest) -> JsonResponse:
     except QueueUnavailable as exc:
         body["queue"] = f"error: {exc}"
         status = 503
-    body["missing"] = [name for name in ("database", "queue") if body[name] != "ok"]
-    body["status"] = "ok" if status == 200 else "unavailable"
+    body["storage"] = _storage_status()
+    body["missing"] = [
+        name for name in ("database", "queue", "storage") if body[name] != "ok"
+    ]
+    if status != 200:
+        body["status"] = "unavailable"
+    else:
+        body["status"] = "degraded" if body["missing"] else "ok"
     return JsonResponse(body, status=status)
+
+
+def _storage_status() -> str:
+    # A missing key answers fast on every store and needs only read access.
+    try:
+        blob_store().size("ready-probe")
+    except OSError as exc:
+        return f"error: {exc}"
+    return "ok"
 
 
 @never_cache

@@ -31,18 +31,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 import psycopg
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Min
 
@@ -81,7 +78,7 @@ from fixtrail.events.models import (
 )
 from fixtrail.events.storage import compress_json
 from fixtrail.ingest import items
-from fixtrail.ingest.attachments import attachment_slot
+from fixtrail.ingest.attachments import ATTACHMENTS_PREFIX, attachment_slot
 from fixtrail.issues import arrivals as issue_arrivals
 from fixtrail.issues import lifecycle
 from fixtrail.issues.actions import ESCALATED_FIELDS, REGRESSED_FIELDS
@@ -99,6 +96,7 @@ from fixtrail.projects.models import Project
 from fixtrail.queue import Message
 from fixtrail.releases.fixes import fix_details
 from fixtrail.releases.recording import record_event_releases
+from fixtrail.storage import blob_store
 from fixtrail.symbols.lookup import attach_symbols
 
 logger = logging.getLogger(__name__)
@@ -407,22 +405,24 @@ def _prepare_attachment(project_id: int, header: dict[str, Any]) -> Attachment:
     relative = header.get("path")
     if not isinstance(relative, str) or not relative or ".." in relative.split("/"):
         raise ValueError("attachment item has no valid path")
-    path = Path(settings.FIXTRAIL_DATA_DIR) / "attachments" / relative
-    try:
-        size = os.stat(path).st_size
-    except FileNotFoundError:
-        raise ValueError(f"attachment file {relative} is missing") from None
+    key = ATTACHMENTS_PREFIX + relative
+    size = blob_store().size(key)
+    if size is None:
+        raise ValueError(f"attachment {relative} is missing from storage")
     return Attachment(
         project_id=project_id,
         event_id=_clean(header.get("event_id"), 32),
-        name=_clean(header.get("filename") or path.name, MAX_ATTACHMENT_NAME_CHARS),
+        name=_clean(
+            header.get("filename") or relative.rpartition("/")[2],
+            MAX_ATTACHMENT_NAME_CHARS,
+        ),
         content_type=_clean(header.get("content_type"), MAX_CONTENT_TYPE_CHARS),
         attachment_type=_clean(
             header.get("attachment_type") or "event.attachment",
             MAX_ATTACHMENT_TYPE_CHARS,
         ),
         size=size,
-        path=f"attachments/{relative}",
+        path=key,
         created_at=_utc(_received_at(header)),
     )
 

@@ -22,15 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
 from fixtrail.events import partitions
 from fixtrail.events.models import Attachment, Event, EventKey, ProcessingError
 from fixtrail.issues.models import HourlyCount
 from fixtrail.projects.models import DEFAULT_RETENTION_DAYS, Project
+from fixtrail.storage import blob_store
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +103,10 @@ def _remove_attachments(project_id: int, cutoff: dt.datetime) -> int:
             project_id=project_id, created_at__lt=cutoff
         ).values_list("id", "path")
     )
-    data_dir = Path(settings.FIXTRAIL_DATA_DIR)
+    store = blob_store()
     for _, path in old:
-        # A file already gone is fine: the row goes anyway.
-        (data_dir / path).unlink(missing_ok=True)
+        # A blob already gone is fine: the row goes anyway.
+        store.delete(path)
     Attachment.objects.filter(pk__in=[pk for pk, _ in old]).delete()
     return len(old)
 

@@ -1,29 +1,28 @@
-"""Keep envelope attachments as files beside the data, for digest to link.
+"""Keep envelope attachments in the blob store, for digest to link.
 
-An attachment is written to::
+An attachment is stored under the key (fixtrail.storage)::
 
-    FIXTRAIL_DATA_DIR/attachments/<project_id>/<event_id>/<n>-<random>-<safe name>
+    attachments/<project_id>/<event_id>/<n>-<random>-<safe name>
 
 where ``n`` is the item's position in its envelope (two attachments may
 share a name), ``random`` makes each upload a new file, and the safe name
 keeps only ``A-Z a-z 0-9 . _ -`` of what the SDK sent. The queue message
-carries the path relative to the attachments directory. Files are written
-under a temporary name and renamed, so a reader never sees half a file; an
-envelope sent again writes new files, and digest keeps the first copy.
+carries the key relative to ``attachments/``. A reader never sees half a
+blob; an envelope sent again writes new blobs, and digest keeps the first.
 
-Durability matches the SQLite queue's default (``synchronous=NORMAL``): the
-file survives the ingest process being killed, not a power cut.
+In the default file store, durability matches the SQLite queue's default
+(``synchronous=NORMAL``): the file survives the ingest process being
+killed, not a power cut.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import threading
-from pathlib import Path
 
-ATTACHMENTS_DIRNAME = "attachments"
+from fixtrail.storage import blob_store
+
+ATTACHMENTS_PREFIX = "attachments/"
 
 # Long enough to keep real names recognisable ("minidump.dmp",
 # "view-hierarchy.json"), short enough for every filesystem's 255-byte limit.
@@ -65,26 +64,16 @@ def attachment_slot(relative_path: str) -> str:
 _RANDOM_PART = re.compile(r"-[0-9a-f]{16}-")
 
 
-def write_attachment(data_dir: Path, relative_path: str, payload: bytes) -> Path:
-    """Write ``payload`` at ``relative_path`` under the attachments directory.
-
-    Returns the absolute path. The parent directories are created as needed.
-    """
-    path = Path(data_dir) / ATTACHMENTS_DIRNAME / relative_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(
-        f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
-    )
-    temporary.write_bytes(payload)
-    os.replace(temporary, path)
-    return path
+def write_attachment(relative_path: str, payload: bytes) -> str:
+    """Store ``payload`` as the attachment at ``relative_path``; return its
+    storage key."""
+    key = ATTACHMENTS_PREFIX + relative_path
+    blob_store().put(key, payload)
+    return key
 
 
-def remove_attachments(paths: list[Path]) -> None:
-    """Delete files written for a request that was then refused."""
-    for path in paths:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            # Already gone is what was wanted.
-            continue
+def remove_attachments(keys: list[str]) -> None:
+    """Delete blobs written for a request that was then refused."""
+    store = blob_store()
+    for key in keys:
+        store.delete(key)

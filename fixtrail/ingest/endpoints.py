@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
@@ -506,20 +505,15 @@ def _forward_item(context: _Context, data: bytes) -> bytes | None:
 
 
 def _enqueue_plan(context: _Context, forward: bytes | None = None) -> None:
-    from django.conf import settings
 
-    written: list[Path] = []
+    written: list[str] = []
     bodies: list[bytes] = [forward] if forward else []
     stats = None
     try:
         for queued in context.plan.queued:
             if queued.attachment is not None:
                 written.append(
-                    write_attachment(
-                        settings.FIXTRAIL_DATA_DIR,
-                        queued.header["path"],
-                        queued.attachment,
-                    )
+                    write_attachment(queued.header["path"], queued.attachment)
                 )
             bodies.append(encode_item(queued.header, queued.payload))
         # Due stats ride along with this request's own write; a request

@@ -10,10 +10,7 @@ and get 403 on any POST.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import orjson
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -49,6 +46,7 @@ from fixtrail.projects.access import get_project
 from fixtrail.projects.models import Project
 from fixtrail.projects.snippets import setup_context
 from fixtrail.releases.overview import issue_overview
+from fixtrail.storage import blob_store
 from fixtrail.symbols.display import choose_frames
 from fixtrail.usage.features import count_use
 
@@ -462,12 +460,12 @@ def attachment(request: HttpRequest, pk: int, attachment_id: int) -> FileRespons
         project_id=issue.project_id, event_id=item.event_id, issue=issue
     ).exists():
         raise Http404("No such attachment")
-    root = Path(settings.FIXTRAIL_DATA_DIR).resolve()
-    path = (root / item.path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise Http404("The attachment file is missing")
+    try:
+        content = blob_store().open(item.path)
+    except (FileNotFoundError, ValueError):
+        raise Http404("The attachment file is missing") from None
     return FileResponse(
-        path.open("rb"),
+        content,
         as_attachment=True,
         filename=item.name or "attachment",
         content_type="application/octet-stream",

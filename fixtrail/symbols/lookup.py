@@ -104,10 +104,9 @@ def _map_url_of(minified: Artifact) -> str | None:
     name = minified.headers.get("sourcemap") or minified.headers.get("x-sourcemap")
     if not name:
         try:
-            with storage.file_path(minified.checksum).open("rb") as handle:
-                size = handle.seek(0, 2)
-                handle.seek(max(0, size - SOURCE_MAPPING_TAIL_BYTES))
-                tail = handle.read().decode("utf-8", "replace")
+            tail = storage.read_tail(
+                minified.checksum, SOURCE_MAPPING_TAIL_BYTES
+            ).decode("utf-8", "replace")
         except OSError:
             return None
         marker = tail.rfind("sourceMappingURL=")

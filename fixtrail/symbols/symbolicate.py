@@ -426,10 +426,7 @@ def _load_proguard(checksum: str, size: int) -> Any:
     from symbolic.proguard import ProguardMapper
 
     def load() -> Any:
-        path = storage.file_path(checksum)
-        if not path.exists():
-            raise FileNotFoundError(path)
-        return ProguardMapper.open(str(path))
+        return ProguardMapper.open(str(storage.local_file(checksum)))
 
     return parsed.get("proguard", checksum, size, load)
 

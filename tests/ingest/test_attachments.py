@@ -40,16 +40,13 @@ def test_it_builds_paths_per_project_and_event():
     assert attachment_path(7, "a" * 32, 2, "../x.log") != path
 
 
-def test_it_writes_and_overwrites_files(tmp_path):
-    path = write_attachment(tmp_path, "1/abc/0-a.txt", b"first")
-    assert path == tmp_path / "attachments" / "1" / "abc" / "0-a.txt"
-    write_attachment(tmp_path, "1/abc/0-a.txt", b"second")
-    assert path.read_bytes() == b"second"
-    # No temporary file is left beside it.
-    assert sorted(p.name for p in path.parent.iterdir()) == ["0-a.txt"]
+def test_it_stores_attachments_under_their_key(isolated_data):
+    key = write_attachment("1/abc/0-a.txt", b"first")
+    assert key == "attachments/1/abc/0-a.txt"
+    assert (isolated_data / key).read_bytes() == b"first"
 
 
-def test_it_removes_written_files_and_ignores_missing_ones(tmp_path):
-    path = write_attachment(tmp_path, "1/abc/0-a.txt", b"x")
-    remove_attachments([path, tmp_path / "missing"])
-    assert path.exists() is False
+def test_it_removes_written_attachments_and_ignores_missing_ones(isolated_data):
+    key = write_attachment("1/abc/0-a.txt", b"x")
+    remove_attachments([key, "attachments/missing"])
+    assert not (isolated_data / key).exists()

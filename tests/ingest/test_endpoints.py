@@ -626,6 +626,29 @@ def test_it_answers_503_when_the_queue_is_unreachable(sdk, project_key, settings
     assert list(folder.rglob("*.txt")) == []
 
 
+def test_it_answers_503_when_the_object_store_is_unreachable(
+    sdk, project_key, settings, monkeypatch
+):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    settings.STORAGE_URL = (
+        "s3://blobs/p?endpoint_url=http://127.0.0.1:9&region=us-east-1"
+    )
+    body = envelope(
+        [
+            ({"type": "event"}, b'{"message":"hello"}'),
+            ({"type": "attachment", "filename": "log.txt"}, b"log"),
+        ],
+        {"event_id": EVENT_ID},
+    )
+    answer = sdk.request(
+        "POST", _envelope_url(project_key), body, auth_header(project_key.public_key)
+    )
+    assert answer.status == 503
+    # Nothing half-accepted: the event waits for the SDK's retry.
+    assert queued() == []
+
+
 # Items
 
 

@@ -7,6 +7,7 @@ from django.contrib.messages import get_messages
 
 from fixtrail.events.models import Attachment, Event, UserReport
 from fixtrail.issues.models import Activity, Issue
+from fixtrail.storage import blob_store
 from tests.builders import make_issue
 from tests.issues.test_views_support import (
     error_event,
@@ -250,11 +251,9 @@ def test_it_shows_user_feedback_of_the_event(alice_client, project, sent):
 
 
 @pytest.fixture
-def attached(project, sent, isolated_data):
+def attached(project, sent, any_store):
     issue, event = sent
-    folder = isolated_data / "attachments"
-    folder.mkdir()
-    (folder / "log.txt").write_bytes(b"<script>alert(1)</script>")
+    blob_store().put("attachments/log.txt", b"<script>alert(1)</script>")
     item = Attachment.objects.create(
         project=project,
         event_id=event.event_id,

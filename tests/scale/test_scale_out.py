@@ -3,9 +3,10 @@ and count everything exactly, while a worker and a web process are killed
 and Redis crashes and comes back.
 
 Each "host" is a separate `fixtrail web` or `fixtrail worker` process with a
-data directory of its own (nothing is shared through local files), on its
-own port. Network namespaces would add nothing the separate processes do not
-already prove: every byte between them goes through PostgreSQL and Redis.
+data directory of its own (nothing is shared through local files: every
+event carries an attachment, kept in an S3 bucket), on its own port.
+Network namespaces would add nothing the separate processes do not already
+prove: every byte between them goes through PostgreSQL, Redis and S3.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 import redis
 
 from tests.conftest import REPO_ROOT
+from tests.object_store import CREDENTIALS, bucket_keys, new_bucket, storage_url
 from tests.scale.conftest import needs_postgres_run
 from tests.servers import free_port, server_env, stop, wait_until_serving
 
@@ -53,12 +55,13 @@ VISIBILITY_SECONDS = 5
 # visibility timeout, on a loaded 2-core machine.
 DRAIN_TIMEOUT_SECONDS = 180.0
 USER_PLACEHOLDER = "u-XXXXXXXX"
+ATTACHMENT = b"the last log lines before the crash\n"
 
 _STORED = """
 import django, json
 django.setup()
 from django.db.models import Sum
-from fixtrail.events.models import Event, ProcessingError
+from fixtrail.events.models import Attachment, Event, ProcessingError
 from fixtrail.issues.models import HourlyCount, Issue, IssueUser
 hourly = dict(HourlyCount.objects.values("issue").annotate(n=Sum("count"))
               .values_list("issue", "n"))
@@ -74,6 +77,7 @@ print(json.dumps({
         for i in Issue.objects.all()
     ],
     "errors": list(ProcessingError.objects.values_list("error", flat=True)[:5]),
+    "attachments": list(Attachment.objects.values_list("event_id", "path", "size")),
 }))
 """
 
@@ -120,6 +124,7 @@ def _capture_templates(project_id: str, public_key: str) -> list[bytes]:
             scope.set_client(client)
             scope.fingerprint = [f"scale-out-{k}"]
             scope.set_user({"id": USER_PLACEHOLDER})
+            scope.add_attachment(bytes=ATTACHMENT, filename="app.log")
             try:
                 raise RuntimeError(f"checkout failed in step {k}")
             except RuntimeError:
@@ -214,8 +219,10 @@ def _drained(redis_url: str) -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and SIGKILL")
 def test_it_stores_every_answered_event_once_with_exact_counts(
-    tmp_path, postgres_url, own_redis
+    tmp_path, postgres_url, own_redis, s3_endpoint
 ):
+    bucket = new_bucket(s3_endpoint)
+
     def env_of(host: str, port: int = 0) -> dict[str, str]:
         data_dir = tmp_path / host
         data_dir.mkdir(exist_ok=True)
@@ -225,6 +232,8 @@ def test_it_stores_every_answered_event_once_with_exact_counts(
             FIXTRAIL_QUEUE_URL=own_redis.url,
             FIXTRAIL_QUEUE_VISIBILITY_SECONDS=str(VISIBILITY_SECONDS),
             FIXTRAIL_LOG_LEVEL="INFO",
+            FIXTRAIL_STORAGE_URL=storage_url(s3_endpoint, bucket),
+            **CREDENTIALS,
         )
         return env
 
@@ -366,3 +375,11 @@ def test_it_stores_every_answered_event_once_with_exact_counts(
         assert issue["hourly"] == issue["times_seen"], issue
         assert issue["user_count"] == expected_users, issue
         assert issue["issue_users"] == expected_users, issue
+
+    # Every stored event has its attachment, in the bucket and nowhere else.
+    attached = [event_id for event_id, _, _ in stored["attachments"]]
+    assert sorted(attached) == sorted(stored_ids)
+    assert {size for _, _, size in stored["attachments"]} == {len(ATTACHMENT)}
+    in_bucket = set(bucket_keys(s3_endpoint, bucket))
+    assert {f"fixtrail/{path}" for _, path, _ in stored["attachments"]} <= in_bucket
+    assert not list(tmp_path.glob("*/attachments"))

@@ -59,6 +59,7 @@ def _stored(event_id: str) -> dict:
     return Event.objects.get(event_id=event_id).get_data()
 
 
+@pytest.mark.usefixtures("any_store")
 def test_it_resolves_frames_through_the_debug_id(api, project):
     _upload(api, make_bundle())
     (event_id,) = digest_events(project, [js_error()])
@@ -74,6 +75,7 @@ def test_it_resolves_frames_through_the_debug_id(api, project):
     assert Issue.objects.get().culprit == "app/checkout.ts in chargeCard"
 
 
+@pytest.mark.usefixtures("any_store")
 def test_it_resolves_frames_through_release_and_url(api, project):
     bundle = make_bundle(attributes={"org": "acme"})
     _upload(api, bundle, version="shop@1.0")
@@ -141,6 +143,7 @@ def test_it_carries_raw_frames_and_errors_in_the_api(api, project):
     assert body["errors"] == []
 
 
+@pytest.mark.usefixtures("any_store")
 def test_it_deobfuscates_java_frames_with_proguard(api, project):
     chunks = chunk_files(PROGUARD)
     files = [SimpleUploadedFile(n, b) for n, b in chunks]

@@ -1,14 +1,16 @@
-"""Chunks and files stored by sha1 under the data directory."""
+"""Chunks and files stored by sha1, in files and in S3 (moto's server)."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
 from fixtrail.symbols import storage
 from tests.symbols.bundles import sha1
+
+# Every test here runs with each kind of blob store.
+pytestmark = pytest.mark.usefixtures("any_store")
 
 
 def test_it_stores_a_chunk_under_its_checksum():
@@ -39,9 +41,14 @@ def test_it_stores_a_file_once():
 
 def test_it_removes_chunks_older_than_a_day():
     storage.save_chunk(sha1(b"old"), b"old")
-    storage.save_chunk(sha1(b"new"), b"new")
-    now = time.time()
-    old = storage._path("chunks", sha1(b"old"))
-    os.utime(old, (now - storage.CHUNK_TTL - 60,) * 2)
-    assert storage.delete_old_chunks(now) == 1
-    assert storage.missing_chunks([sha1(b"old"), sha1(b"new")]) == [sha1(b"old")]
+    assert storage.delete_old_chunks(time.time() + storage.CHUNK_TTL - 60) == 0
+    assert storage.delete_old_chunks(time.time() + storage.CHUNK_TTL + 60) == 1
+    assert storage.missing_chunks([sha1(b"old")]) == [sha1(b"old")]
+
+
+def test_it_reads_the_tail_of_a_file_and_gives_a_local_copy():
+    checksum = storage.save_file(b"x" * 100 + b"//# sourceMappingURL=a.map")
+    assert storage.read_tail(checksum, 10) == b"gURL=a.map"
+    assert storage.local_file(checksum).read_bytes().endswith(b"a.map")
+    storage.delete_file(checksum)
+    assert list(storage.stored_files()) == []
