@@ -1,19 +1,28 @@
 """Ingest and digest together: does `fixtrail run` keep up, and lose nothing?
 
-    .venv/bin/python bench/e2e.py [--rate 1000] [--duration 60]
+    .venv/bin/python bench/e2e.py [--client wrk] [--duration 60]
+    .venv/bin/python bench/e2e.py --client python --rate 500
 
 1. bootstraps a project in a throwaway data directory (SQLite defaults, or
    whatever FIXTRAIL_DATABASE_URL / FIXTRAIL_QUEUE_URL say) and starts
-   `fixtrail run` (granian with 2 workers plus one digest worker);
-2. posts unique gzipped envelopes made by the real sentry_sdk (about 10 KB,
-   200 distinct errors; see bench/ingest.py) at ``--rate`` events/s over 16
-   connections for ``--duration`` seconds, sampling the queue backlog from
-   /_ready every second;
+   `fixtrail run` (granian with ``--workers`` workers plus one digest
+   worker), then reads the processes' summed PSS at rest;
+2. raises 200 distinct errors under the real sentry_sdk (about 10 KB
+   envelopes; see bench/ingest.py) and sends them with a fresh event id per
+   request over 16 connections for ``--duration`` seconds:
+   - ``--client wrk`` (default): wrk with bench/wrk/envelopes.lua, as fast
+     as the server answers (envelopes uncompressed: Lua cannot gzip);
+   - ``--client python``: bench/ingest.py's selector loop, gzipped as the
+     SDK sends them, paced at ``--rate`` events/s (for latency at a steady
+     rate, which plain wrk cannot pace);
+   sampling the queue backlog from /_ready and the PSS every 0.2-1 s;
 3. waits for the backlog to drain, then counts the stored events.
 
-It prints accepted events/s with p50/p99 latency, the largest backlog (size
-and age of the oldest item) while sending, how long digest needed after the
-last request, and accepted versus stored events: "lost" must be 0.
+It prints one JSON line: accepted events/s with p50/p99 latency, refusals
+(429 past the queue bound), the largest backlog, how long digest needed
+after the last request, end-to-end events/s (stored events over the time
+from the first request until the queue was empty), accepted versus stored
+events ("lost" must be 0) and PSS at rest and at peak in MB.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,6 +48,11 @@ import ingest as ingest_bench  # noqa: E402  (bench/ingest.py, beside this file)
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTIONS = 16
 DRAIN_TIMEOUT_SECONDS = 300.0
+WRK_SCRIPT = ROOT / "bench" / "wrk" / "envelopes.lua"
+# The event id every template carries until wrk puts a fresh one in.
+PLACEHOLDER = b"feedfacefeedfacefeedfacefeedface"
+# Seconds the server is left alone after start before its idle PSS is read.
+SETTLE_SECONDS = 5.0
 
 _COUNT_EVENTS = """
 import django, json
@@ -86,12 +101,87 @@ class BacklogWatch(threading.Thread):
             self.max_age = max(self.max_age, backlog["oldest_age_seconds"] or 0.0)
 
 
+def _pss_bytes(pids: set[int]) -> int:
+    """Return the summed proportional set size of ``pids``: shared pages
+    (the interpreter, forked copies) counted once across the processes."""
+    total = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) * 1024
+                break
+    return total
+
+
+class PssWatch(threading.Thread):
+    """Sample the server's process tree's PSS; keep the largest seen."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            pids = ingest_bench._process_tree(self.root)
+            self.peak = max(self.peak, _pss_bytes(pids))
+
+
+def _wrk(
+    port: int, dsn: str, envelopes: list[bytes], seconds: float, tmp: Path
+) -> dict:
+    templates = tmp / "templates.bin"
+    with templates.open("wb") as out:
+        for envelope in envelopes:
+            old_id = json.loads(envelope.split(b"\n", 1)[0])["event_id"].encode()
+            out.write(envelope.replace(old_id, PLACEHOLDER) + b"\0")
+    parts = urlsplit(dsn)
+    project_id = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    result = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{int(seconds)}s", "--timeout", "10s",
+         "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}/api/{project_id}/envelope/",
+         "--", str(templates), parts.username],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = [text for text in result.stdout.splitlines() if text.startswith("{")][-1]
+    return json.loads(line)
+
+
+def _python_client(
+    dsn: str, envelopes: list[bytes], seconds: float, rate: float
+) -> dict:
+    count = int(rate * seconds * 1.05) + 100
+    requests = ingest_bench.build_requests(envelopes, dsn, count)
+    address = ("127.0.0.1", urlsplit(dsn).port or 80)
+    result = ingest_bench.run_phase(address, requests, CONNECTIONS, seconds, rate)
+    statuses = result["statuses"]
+    return {
+        "requests": sum(statuses.values()),
+        "accepted": statuses.get(200, 0),
+        "refused": statuses.get(429, 0) + statuses.get(503, 0),
+        "failed": sum(n for s, n in statuses.items() if s not in (200, 429, 503)),
+        "seconds": result["elapsed"],
+        "p50_ms": result["p50_ms"],
+        "p99_ms": result["p99_ms"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk")
+    parser.add_argument("--rate", type=float, default=500.0, help="python client only")
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="default: fixtrail run's own"
+    )
     args = parser.parse_args()
+    if args.client == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
 
     data_dir = tempfile.mkdtemp(prefix="fixtrail-bench-e2e-")
     port = ingest_bench._free_port()
@@ -104,9 +194,10 @@ def main() -> None:
     )  # fmt: skip
     dsn = json.loads(made.stdout)["dsn"]
     log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (lives with server)
-    print(f"server log: {log.name}")
+    print(f"server log: {log.name}", file=sys.stderr)
+    workers = ["--workers", str(args.workers)] if args.workers else []
     server = subprocess.Popen(
-        [*fixtrail, "run", "--port", str(port), "--workers", str(args.workers)],
+        [*fixtrail, "run", "--port", str(port), *workers],
         env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log,
     )  # fmt: skip
     try:
@@ -120,23 +211,24 @@ def main() -> None:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.3)
         envelopes = ingest_bench.capture_envelopes(dsn, ingest_bench.DEFAULT_ERRORS)
-        # One unique event id per request, so every accepted event must be
-        # stored once.
-        count = int(args.rate * args.duration * 1.05) + 100
-        requests = ingest_bench.build_requests(envelopes, dsn, count)
-        address = ("127.0.0.1", urlsplit(dsn).port or 80)
-        watch = BacklogWatch(port)
+        time.sleep(SETTLE_SECONDS)
+        idle_pss = _pss_bytes(ingest_bench._process_tree(server.pid))
+        watch, memory = BacklogWatch(port), PssWatch(server.pid)
         watch.start()
-        result = ingest_bench.run_phase(
-            address, requests, CONNECTIONS, args.duration, args.rate
-        )
+        memory.start()
+        started = time.monotonic()
+        if args.client == "wrk":
+            sent = _wrk(port, dsn, envelopes, args.duration, Path(data_dir))
+        else:
+            sent = _python_client(dsn, envelopes, args.duration, args.rate)
         sent_done = time.monotonic()
         while _backlog(port)["size"] > 0:
             if time.monotonic() - sent_done > DRAIN_TIMEOUT_SECONDS:
                 raise SystemExit("digest did not drain the queue in time")
             time.sleep(0.2)
-        drained = time.monotonic() - sent_done
+        drained = time.monotonic()
         watch.stop.set()
+        memory.stop.set()
         stored = json.loads(
             subprocess.run(
                 [sys.executable, "-c", _COUNT_EVENTS],
@@ -151,16 +243,35 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
 
-    accepted = result["statuses"].get(200, 0)
-    ingest_bench._print_phase("steady", result)
     print(
-        f"backlog while sending: at most {watch.max_size:,} items, oldest "
-        f"{watch.max_age:.1f} s; drained {drained:.1f} s after the last request"
-    )
-    print(
-        f"accepted {accepted:,} events, stored {stored['events']:,} in "
-        f"{stored['issues']:,} issues, processing errors {stored['errors']}, "
-        f"lost {accepted - stored['events']:,}"
+        json.dumps(
+            {
+                "client": args.client,
+                "database": env.get("FIXTRAIL_DATABASE_URL", "sqlite").split(":")[0],
+                "workers": args.workers or "default",
+                "duration_s": round(sent["seconds"], 1),
+                "requests": sent["requests"],
+                "accepted": sent["accepted"],
+                "refused": sent["refused"],
+                "failed": sent["failed"],
+                "accepted_per_s": round(sent["accepted"] / sent["seconds"]),
+                "p50_ms": round(sent["p50_ms"], 1),
+                "p99_ms": round(sent["p99_ms"], 1),
+                "max_backlog": watch.max_size,
+                "max_backlog_age_s": round(watch.max_age, 1),
+                "drain_s": round(drained - sent_done, 1),
+                "stored": stored["events"],
+                "issues": stored["issues"],
+                "processing_errors": stored["errors"],
+                # wrk stops counting at the deadline: up to one request
+                # per connection is stored without its answer being seen.
+                "lost": max(0, sent["accepted"] - stored["events"]),
+                "stored_unanswered": max(0, stored["events"] - sent["accepted"]),
+                "end_to_end_per_s": round(stored["events"] / (drained - started)),
+                "pss_idle_mb": round(idle_pss / 2**20),
+                "pss_peak_mb": round(memory.peak / 2**20),
+            }
+        )
     )
 
 
