@@ -223,16 +223,31 @@ def _sorted(rows: Sequence[dict], key: Sequence[str]) -> list[dict]:
     return sorted(rows, key=lambda row: tuple(row[name] for name in key))
 
 
+def _driver_sqlite() -> bool:
+    """Whether SQLite statements go to sqlite3's own cursor: yes, unless
+    something watches Django's cursors (execute wrappers, query logging in
+    DEBUG or a test's query capture), which must then see them too."""
+    return (
+        connection.vendor == "sqlite"
+        and not connection.execute_wrappers
+        and not connection.queries_logged
+    )
+
+
 @contextmanager
 def _cursor() -> Iterator[Any]:
     """Yield a driver cursor on Django's connection, inside whatever
     transaction is open: psycopg's for COPY; sqlite3's, because Django's
     wrapper rewrites every statement's placeholders and wraps each call,
-    a tenth of digest's time on SQLite. Its errors still reach callers
-    as Django's (``wrap_database_errors``), as they would through Django."""
+    a tenth of digest's time on SQLite. Errors reach callers as Django's
+    (``wrap_database_errors``), as they would through Django's cursor."""
     if _is_postgresql():
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             yield cursor.cursor
+        return
+    if not _driver_sqlite():
+        with connection.cursor() as cursor:
+            yield cursor
         return
     connection.ensure_connection()
     with connection.wrap_database_errors:
@@ -244,8 +259,8 @@ def _cursor() -> Iterator[Any]:
 
 
 def _params(count: int) -> str:
-    """Return a row of ``count`` placeholders in the driver's own style."""
-    mark = "%s" if _is_postgresql() else "?"
+    """Return a row of ``count`` placeholders for the cursor _cursor gives."""
+    mark = "?" if _driver_sqlite() else "%s"
     return "(" + ", ".join([mark] * count) + ")"
 
 

@@ -1,0 +1,87 @@
+"""Bulk writes digest relies on, against the real database of the run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+
+from fixtrail.core import upserts
+from fixtrail.events.models import EventKey
+from fixtrail.issues.models import HourlyCount, Issue
+from tests.builders import make_issue
+
+HOUR = dt.datetime(2026, 5, 1, 10, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def issue(project):
+    return make_issue(project)
+
+
+def _counts(issue):
+    return dict(HourlyCount.objects.filter(issue=issue).values_list("hour", "count"))
+
+
+@pytest.mark.django_db
+def test_it_adds_counts_into_existing_rows(issue):
+    rows = [{"issue": issue.pk, "hour": HOUR, "count": 2}]
+    upserts.upsert_add(HourlyCount, rows, key=("issue", "hour"), add=("count",))
+    upserts.upsert_add(
+        HourlyCount,
+        [*rows, {"issue": issue.pk, "hour": HOUR + dt.timedelta(hours=1), "count": 1}],
+        key=("issue", "hour"),
+        add=("count",),
+    )
+    assert _counts(issue) == {HOUR: 4, HOUR + dt.timedelta(hours=1): 1}
+
+
+@pytest.mark.django_db
+def test_it_reports_only_the_keys_it_inserted(project):
+    first = [{"project": project.pk, "event_id": "a" * 32, "received_at": HOUR}]
+    assert upserts.insert_new(EventKey, first, key=("project", "event_id")) == {
+        (project.pk, "a" * 32)
+    }
+    again = [*first, {"project": project.pk, "event_id": "b" * 32, "received_at": HOUR}]
+    assert upserts.insert_new(EventKey, again, key=("project", "event_id")) == {
+        (project.pk, "b" * 32)
+    }
+
+
+@pytest.mark.django_db
+def test_it_updates_each_row_with_its_own_values(project):
+    one, two = make_issue(project), make_issue(project)
+    upserts.update_rows(
+        Issue,
+        [{"pk": one.pk, "times_seen": 7}, {"pk": two.pk, "times_seen": 9}],
+        ["times_seen"],
+    )
+    assert dict(Issue.objects.values_list("pk", "times_seen")) == {
+        one.pk: 7,
+        two.pk: 9,
+    }
+
+
+@pytest.mark.django_db
+def test_its_errors_are_djangos_whichever_cursor_it_uses(project):
+    row = {"project": project.pk, "event_id": "c" * 32, "received_at": HOUR}
+    upserts.insert_rows(EventKey, [row])
+    # Django's own exception, so callers (digest's retry rules) need not know
+    # which driver cursor ran the statement.
+    with pytest.raises(IntegrityError):
+        upserts.insert_rows(EventKey, [row])
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(
+    connection.vendor != "sqlite",
+    reason="PostgreSQL rows go through COPY on psycopg's cursor, by design",
+)
+def test_its_statements_are_seen_by_whoever_watches_djangos_cursors(issue):
+    rows = [{"issue": issue.pk, "hour": HOUR, "count": 1}]
+    with CaptureQueriesContext(connection) as captured:
+        upserts.upsert_add(HourlyCount, rows, key=("issue", "hour"), add=("count",))
+    assert any("issues_hourlycount" in q["sql"] for q in captured.captured_queries)
+    assert _counts(issue) == {HOUR: 1}
