@@ -46,15 +46,13 @@ from django.db import close_old_connections
 
 from fixtrail.core.metrics import record_batch
 from fixtrail.digest.batches import (
-    BatchResult,
     DecodedBatch,
-    Prepared,
-    ProjectConfig,
     decode_batch,
     digest_messages,
-    prepare,
     write_batch,
 )
+from fixtrail.digest.config import ProjectConfig
+from fixtrail.digest.prepare import BatchResult, Prepared, prepare
 from fixtrail.jobs.runner import JobRunner
 from fixtrail.lib.processes import die_with_parent
 from fixtrail.queue import Message, Queue, open_queue

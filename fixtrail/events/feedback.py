@@ -3,7 +3,7 @@
 Three senders end up as one ``UserReport`` row:
 
 - the JavaScript SDK's feedback widget (``feedback`` envelope items) and the
-  older ``user_report`` items, both stored by digest (digest.batches);
+  older ``user_report`` items, both stored by digest (digest.prepare);
 - Sentry's crash-report dialog (``Sentry.showReportDialog()``), served at
   ``/api/embed/error-page/`` and written here by :func:`submit_feedback`;
 - Sentry's ``POST /api/0/projects/{org}/{proj}/user-feedback/``, also here.

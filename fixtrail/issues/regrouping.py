@@ -26,7 +26,7 @@ from django.db import transaction
 
 from fixtrail.accounts.models import User
 from fixtrail.core import upserts
-from fixtrail.digest.batches import project_config
+from fixtrail.digest.config import project_config
 from fixtrail.digest.grouping import GROUPING_VERSIONS, compute_grouping
 from fixtrail.events.models import Event
 from fixtrail.events.storage import CorruptEventData

@@ -205,7 +205,7 @@ def attach_symbols(
 ) -> None:
     """Give each project config of the batch that has artifacts the
     SymbolLookup its events need (``configs`` maps project id to
-    fixtrail.digest.batches.ProjectConfig, changed in place)."""
+    fixtrail.digest.config.ProjectConfig, changed in place)."""
     if not configs:
         return
     with_artifacts = set(

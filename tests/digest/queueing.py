@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from fixtrail.digest.batches import BatchResult, digest_messages
+from fixtrail.digest.batches import digest_messages
+from fixtrail.digest.prepare import BatchResult
 from fixtrail.digest.worker import digest_once
 from fixtrail.ingest.items import encode_item
 from fixtrail.projects.models import Project

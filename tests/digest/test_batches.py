@@ -8,12 +8,9 @@ import datetime as dt
 import orjson
 from django.db import connection, transaction
 
-from fixtrail.digest.batches import (
-    BatchResult,
-    _create_issues,
-    load_configs,
-    prepare,
-)
+from fixtrail.digest.batches import load_configs
+from fixtrail.digest.issue_writes import create_issues
+from fixtrail.digest.prepare import BatchResult, prepare
 from fixtrail.events.models import (
     Attachment,
     Event,
@@ -534,7 +531,7 @@ def test_it_joins_the_issue_of_a_hash_another_batch_claimed_first(project):
     result = BatchResult()
 
     with transaction.atomic():
-        issues = _create_issues(project, {group_hash: prepared.events}, result)
+        issues = create_issues(project, {group_hash: prepared.events}, result)
 
     assert issues == {group_hash: winner}
     assert result.issues_created == 0

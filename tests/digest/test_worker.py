@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
-from fixtrail.digest.batches import TRANSIENT_DATABASE_ERRORS, BatchResult
+from fixtrail.digest.batches import TRANSIENT_DATABASE_ERRORS
+from fixtrail.digest.prepare import BatchResult
 from fixtrail.digest.worker import (
     ISOLATE_AFTER_DELIVERIES,
     PeriodicJob,
