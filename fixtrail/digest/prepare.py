@@ -406,6 +406,7 @@ def prepare(
     for message_id, header, payload in decoded:
         kind = header.get("type")
         try:
+            payload = items.item_payload(header, payload)
             if kind == items.STATS:
                 _prepare_stats(prepared, header, payload)
                 continue

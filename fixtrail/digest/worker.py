@@ -192,7 +192,11 @@ def start_helper() -> Executor:
             initargs=(os.getpid(),),
         )
         # Fork now, while the process is small and before the job runner's
-        # thread starts, rather than on the first batch.
+        # thread starts, rather than on the first batch. Frozen objects are
+        # left alone by either process's garbage collector, so their pages
+        # stay shared after the fork instead of being copied the first time
+        # a collection walks them.
+        gc.freeze()
         executor.submit(int).result()
         return executor
     return ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")

@@ -13,11 +13,12 @@ its size at a cost of tens of microseconds.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import orjson
 import zstandard
+
+from fixtrail.lib.zstd import compressor, decompressor
 
 # Level 3 is zstd's default: on this project's benchmark events, levels above
 # it cost twice the time for a few percent less space, and digest writes far
@@ -29,35 +30,14 @@ COMPRESSION_LEVEL = 3
 # normalization only shrinks them, so anything bigger is a damaged row.
 MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024
 
-# zstandard's (de)compressor objects are not safe to share between threads
-# (web servers run several), and making one per call costs more than the
-# compression of a small event; so each thread keeps its own pair.
-_local = threading.local()
-
 
 class CorruptEventData(ValueError):
     """Stored event bytes that are not a zstd frame of a JSON object."""
 
 
-def _compressor() -> zstandard.ZstdCompressor:
-    compressor = getattr(_local, "compressor", None)
-    if compressor is None:
-        compressor = _local.compressor = zstandard.ZstdCompressor(
-            level=COMPRESSION_LEVEL
-        )
-    return compressor
-
-
-def _decompressor() -> zstandard.ZstdDecompressor:
-    decompressor = getattr(_local, "decompressor", None)
-    if decompressor is None:
-        decompressor = _local.decompressor = zstandard.ZstdDecompressor()
-    return decompressor
-
-
 def compress_json(raw: bytes) -> bytes:
     """Return ``raw`` (serialized JSON) as one zstd frame."""
-    return _compressor().compress(raw)
+    return compressor(COMPRESSION_LEVEL).compress(raw)
 
 
 def compress_event(data: dict[str, Any]) -> bytes:
@@ -82,7 +62,7 @@ def decompress_event(blob: bytes | memoryview) -> dict[str, Any]:
         # and would allocate whatever a damaged header claims.
         if zstandard.frame_content_size(blob) > MAX_DECOMPRESSED_BYTES:
             raise CorruptEventData("stored event data is too large")
-        raw = _decompressor().decompress(blob, max_output_size=MAX_DECOMPRESSED_BYTES)
+        raw = decompressor().decompress(blob, max_output_size=MAX_DECOMPRESSED_BYTES)
         data = orjson.loads(raw)
     except (zstandard.ZstdError, orjson.JSONDecodeError) as exc:
         raise CorruptEventData(f"stored event data is unreadable: {exc}") from None

@@ -22,6 +22,7 @@ import orjson
 from django.db.models import Q
 from django.utils import timezone
 
+from fixtrail.ingest import items
 from fixtrail.symbols import storage
 from fixtrail.symbols.models import Artifact
 from fixtrail.symbols.symbolicate import (
@@ -224,6 +225,10 @@ def attach_symbols(
     for _, header, payload in decoded:
         project_id = header.get("project_id")
         if header.get("type") == "event" and project_id in with_artifacts:
+            try:
+                payload = items.item_payload(header, payload)
+            except items.MalformedItem:
+                continue  # prepare records it as the item's failure
             _scan(payload, wanted[project_id])
     used: set[int] = set()
     for project_id, want in wanted.items():

@@ -50,6 +50,7 @@ def _item(project, kind, payload: bytes, **header):
         ("event", orjson.dumps(python_error()), {}, "events", None),
         ("event", b"{not json", {}, "failed", "JSONDecodeError"),
         ("event", b"[1, 2]", {}, "failed", "object"),
+        ("event", b"not zstd", {"encoding": "zstd"}, "failed", "damaged"),
         ("attachment", b"", {"path": "../../etc/passwd"}, "failed", "no valid path"),
         ("attachment", b"", {"path": "1/e/0-gone.log"}, "failed", "missing"),
         ("mystery", b"{}", {}, "failed", "unknown item type"),

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from fixtrail.ingest.items import decode_item
+from fixtrail.ingest.items import decode_item, item_payload
 from fixtrail.queue import open_queue
 
 
@@ -134,7 +134,8 @@ def queued() -> list[tuple[dict, bytes]]:
         queue.ack([message.id for message in messages])
     finally:
         queue.close()
-    return [decode_item(message.body) for message in messages]
+    items = [decode_item(message.body) for message in messages]
+    return [(header, item_payload(header, payload)) for header, payload in items]
 
 
 def queued_of_type(item_type: str) -> list[tuple[dict, bytes]]:

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import pytest
 
-from fixtrail.ingest.items import decode_item
+from fixtrail.ingest.items import decode_item, item_payload
 from fixtrail.queue import MAX_READ_BATCH, open_queue
 from tests.conftest import PASSWORD, REPO_ROOT
 from tests.servers import (
@@ -158,7 +158,8 @@ class FixtrailServer:
             messages = queue.read("sdk-tests", count=MAX_READ_BATCH)
         finally:
             queue.close()
-        return [decode_item(message.body) for message in messages]
+        items = [decode_item(message.body) for message in messages]
+        return [(header, item_payload(header, payload)) for header, payload in items]
 
     def queued_events(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         """Return the queued events as {event_id: (header, parsed payload)}."""

@@ -93,6 +93,8 @@ def test_it_queues_the_exception_with_the_frame_that_threw(node_run):
     assert sorted(header) == [
         "client_ip",
         "clock_drift",
+        # The event is over items.COMPRESS_FROM_BYTES: compressed in the queue.
+        "encoding",
         "event_id",
         "key_id",
         "project_id",
