@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -171,6 +172,56 @@ def _python_client(
     }
 
 
+@dataclass
+class Server:
+    """A `fixtrail run` started for a benchmark, with its bootstrapped DSN."""
+
+    process: subprocess.Popen
+    data_dir: str
+    port: int
+    env: dict[str, str]
+    dsn: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def start_server(name: str, arguments: list[str]) -> Server:
+    """Bootstrap a project in a throwaway data directory, start `fixtrail
+    run` with ``arguments`` and return once it answers /_ready."""
+    data_dir = tempfile.mkdtemp(prefix=f"fixtrail-bench-{name}-")
+    port = ingest_bench._free_port()
+    env = _env(data_dir, port)
+    fixtrail = [sys.executable, "-m", "fixtrail.cli"]
+    made = subprocess.run(
+        [*fixtrail, "bootstrap", "--org", "bench", "--project", "shop",
+         "--email", "bench@example.org", "--password", "bench-password-1"],
+        env=env, cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (lives with server)
+    print(f"server log: {log.name}", file=sys.stderr)
+    process = subprocess.Popen(
+        [*fixtrail, "run", "--port", str(port), *arguments],
+        env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log,
+    )  # fmt: skip
+    server = Server(process, data_dir, port, env, json.loads(made.stdout)["dsn"])
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _backlog(port)
+            return server
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                server.stop()
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk")
@@ -183,33 +234,10 @@ def main() -> None:
     if args.client == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
-    data_dir = tempfile.mkdtemp(prefix="fixtrail-bench-e2e-")
-    port = ingest_bench._free_port()
-    env = _env(data_dir, port)
-    fixtrail = [sys.executable, "-m", "fixtrail.cli"]
-    made = subprocess.run(
-        [*fixtrail, "bootstrap", "--org", "bench", "--project", "shop",
-         "--email", "bench@example.org", "--password", "bench-password-1"],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    dsn = json.loads(made.stdout)["dsn"]
-    log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (lives with server)
-    print(f"server log: {log.name}", file=sys.stderr)
     workers = ["--workers", str(args.workers)] if args.workers else []
-    server = subprocess.Popen(
-        [*fixtrail, "run", "--port", str(port), *workers],
-        env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log,
-    )  # fmt: skip
+    server = start_server("e2e", workers)
+    data_dir, port, env, dsn = server.data_dir, server.port, server.env, server.dsn
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _backlog(port)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.3)
         envelopes = ingest_bench.capture_envelopes(dsn, ingest_bench.DEFAULT_ERRORS)
         time.sleep(SETTLE_SECONDS)
         idle_pss = _pss_bytes(ingest_bench._process_tree(server.pid))
@@ -240,8 +268,7 @@ def main() -> None:
             ).stdout  # fmt: skip
         )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        server.stop()
 
     print(
         json.dumps(

@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -42,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import e2e  # noqa: E402  (bench/e2e.py, beside this file)
 import ingest as ingest_bench  # noqa: E402
+from e2e import start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 100
@@ -172,31 +170,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="fixtrail-bench-stages-")
-    port = ingest_bench._free_port()
-    env = e2e._env(data_dir, port)
-    fixtrail = [sys.executable, "-m", "fixtrail.cli"]
-    made = subprocess.run(
-        [*fixtrail, "bootstrap", "--org", "bench", "--project", "shop",
-         "--email", "bench@example.org", "--password", "bench-password-1"],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    dsn = json.loads(made.stdout)["dsn"]
-    log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (lives with server)
-    server = subprocess.Popen(
-        [*fixtrail, "run", "--port", str(port)],
-        env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log,
-    )  # fmt: skip
+    server = start_server("stages", [])
+    env, dsn = server.env, server.dsn
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                e2e._backlog(port)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.3)
         envelopes = ingest_bench.capture_envelopes(dsn, ingest_bench.DEFAULT_ERRORS)
         total = WARM_UP_SECONDS + args.duration + 2
         count = int(args.rate * total * 1.05) + 100
@@ -212,12 +188,11 @@ def main() -> None:
         time.sleep(WARM_UP_SECONDS)
         pids = _server_processes(server.pid)
         before, started = _stored(env), time.monotonic()
-        profiles = _profile(pids, args.duration, Path(data_dir))
+        profiles = _profile(pids, args.duration, Path(server.data_dir))
         after, window = _stored(env), time.monotonic() - started
         sender.join()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        server.stop()
 
     samples: Counter = Counter()
     for pid, web in pids.items():

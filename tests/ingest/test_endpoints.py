@@ -603,8 +603,7 @@ def test_an_unbounded_queue_takes_everything(sdk, project_key, settings):
 # Queue failures
 
 
-def test_it_answers_503_when_the_queue_is_unreachable(sdk, project_key, settings):
-    settings.QUEUE_URL = "redis://127.0.0.1:1/0"
+def _post_event_with_attachment(sdk, project_key):
     body = envelope(
         [
             ({"type": "event"}, b'{"message":"hello"}'),
@@ -612,9 +611,14 @@ def test_it_answers_503_when_the_queue_is_unreachable(sdk, project_key, settings
         ],
         {"event_id": EVENT_ID},
     )
-    answer = sdk.request(
+    return sdk.request(
         "POST", _envelope_url(project_key), body, auth_header(project_key.public_key)
     )
+
+
+def test_it_answers_503_when_the_queue_is_unreachable(sdk, project_key, settings):
+    settings.QUEUE_URL = "redis://127.0.0.1:1/0"
+    answer = _post_event_with_attachment(sdk, project_key)
     assert answer.status == 503
     assert answer.json() == {"detail": "events cannot be stored right now; retry later"}
     assert (
@@ -634,16 +638,7 @@ def test_it_answers_503_when_the_object_store_is_unreachable(
     settings.STORAGE_URL = (
         "s3://blobs/p?endpoint_url=http://127.0.0.1:9&region=us-east-1"
     )
-    body = envelope(
-        [
-            ({"type": "event"}, b'{"message":"hello"}'),
-            ({"type": "attachment", "filename": "log.txt"}, b"log"),
-        ],
-        {"event_id": EVENT_ID},
-    )
-    answer = sdk.request(
-        "POST", _envelope_url(project_key), body, auth_header(project_key.public_key)
-    )
+    answer = _post_event_with_attachment(sdk, project_key)
     assert answer.status == 503
     # Nothing half-accepted: the event waits for the SDK's retry.
     assert queued() == []
