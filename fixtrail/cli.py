@@ -296,6 +296,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         + " "
         + str(settings.DATABASES["default"]["NAME"]),
         "queue": _redact(settings.QUEUE_URL),
+        "storage": settings.STORAGE_URL or "files under the data directory",
         "base URL": settings.BASE_URL,
         "allowed hosts": ", ".join(settings.ALLOWED_HOSTS),
         "debug": str(settings.DEBUG),

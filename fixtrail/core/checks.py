@@ -106,3 +106,29 @@ def check_queue_durability(app_configs: object = None, **kwargs: object) -> list
             )
         ]
     return []
+
+
+@register("fixtrail", deploy=True)
+def check_storage(app_configs: object = None, **kwargs: object) -> list:
+    """Warn when the blob store (FIXTRAIL_STORAGE_URL) cannot be written:
+    attachments would be refused (503) and uploads would fail."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from fixtrail.storage import blob_store
+
+    probe = "fixtrail-check/probe"
+    try:
+        store = blob_store()
+        store.put(probe, b"fixtrail check")
+        store.delete(probe)
+    except (ImproperlyConfigured, OSError) as exc:
+        return [
+            Warning(
+                f"The blob store cannot be written: {exc}",
+                hint="Fix FIXTRAIL_STORAGE_URL, the bucket's permissions "
+                "(s3:PutObject, s3:GetObject, s3:DeleteObject, s3:ListBucket) "
+                "or the credentials (see docs/operations.md).",
+                id="fixtrail.W009",
+            )
+        ]
+    return []
