@@ -1,8 +1,9 @@
 """The lean WSGI path for the SDK endpoints, ahead of Django's middleware.
 
 ``wrap(django_app)`` returns a WSGI application that answers
-``/api/<project_id>/envelope|store|security/`` itself and hands every other
-request to Django. The SDK endpoints need none of the middleware (sessions,
+``/api/<project_id>/envelope|store|security/`` and the probes ``/_health``
+and ``/_ready`` (fixtrail.core.health) itself and hands every other request
+to Django. The SDK endpoints need none of the middleware (sessions,
 CSRF, auth, messages), and skipping it and the URL resolver roughly halves
 the CPU per event (measurements in bench/ingest.py's docstring). It also
 reads chunked bodies, which Django's WSGI handler drops.
@@ -16,10 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
+import orjson
 from django.db import connections
 
+from fixtrail.core.health import PROBES
 from fixtrail.core.metrics import INGEST_REQUESTS
 from fixtrail.ingest.endpoints import IngestRequest, handle_ingest
 from fixtrail.ingest.stats import start_flusher
@@ -27,6 +31,9 @@ from fixtrail.ingest.stats import start_flusher
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _SDK_PATH = re.compile(r"/api/([0-9]{1,18})/(envelope|store|security)/?")
+
+# What Django's never_cache sets: a probe's answer is never reused.
+_NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 # The request headers the endpoints read, as WSGI environ keys.
 _HEADERS = {
@@ -43,7 +50,11 @@ def wrap(django_app: WSGIApp) -> WSGIApp:
     """Return a WSGI app serving the SDK endpoints and delegating the rest."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]):
-        match = _SDK_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        probe = PROBES.get(path)
+        if probe is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _answer_probe(probe, environ, start_response)
+        match = _SDK_PATH.fullmatch(path)
         if match is None:
             return django_app(environ, start_response)
         start_flusher()
@@ -58,6 +69,31 @@ def wrap(django_app: WSGIApp) -> WSGIApp:
     # Lets tests and `fixtrail check` tell a wrapped application apart.
     application.serves_sdk_endpoints = True  # type: ignore[attr-defined]
     return application
+
+
+def _answer_probe(
+    probe: Callable[[], tuple[int, dict[str, Any]]],
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+) -> Iterable[bytes]:
+    try:
+        status, body = probe()
+    finally:
+        _close_stale_connections()
+    payload = orjson.dumps(body)
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            (
+                "Cache-Control",
+                "max-age=0, no-cache, no-store, must-revalidate, private",
+            ),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
+    return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else payload]
 
 
 def _close_stale_connections() -> None:
