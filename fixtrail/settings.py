@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from fixtrail.lib.dsn import DSNError, parse_dsn
 from fixtrail.lib.env import (
     database_from_url,
     envbool,
@@ -207,6 +208,13 @@ ALERTS_HOURLY_CAP = envint("FIXTRAIL_ALERTS_HOURLY_CAP", 60)
 # Fixtrail's own errors go to this DSN (off when empty); see
 # fixtrail.core.selfmonitor.
 SELF_DSN = envsecret("FIXTRAIL_SELF_DSN") or ""
+if SELF_DSN:
+    try:
+        parse_dsn(SELF_DSN)
+    except DSNError as exc:
+        # Said here, at start-up, rather than as the SDK's traceback from
+        # the first process that would send.
+        raise ImproperlyConfigured(f"FIXTRAIL_SELF_DSN: {exc}") from None
 SELF_ENVIRONMENT = envstr("FIXTRAIL_SELF_ENVIRONMENT", "production")
 # Seconds between two evaluations of the alert rules: the longest an alert
 # waits after digest stored what fired it.

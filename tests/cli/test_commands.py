@@ -193,3 +193,19 @@ def test_an_unknown_command_is_an_argument_error(tmp_path):
     result = _run(["frobnicate"], _env(tmp_path))
     assert result.returncode == 2
     assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        ("FIXTRAIL_SELF_DSN", "errors.example.com/3", "starts with http://"),
+        ("FIXTRAIL_SELF_DSN", "https://errors.example.com/3", "no public key"),
+        ("FIXTRAIL_DATABASE_URL", "mysql://db/fixtrail", "unsupported scheme"),
+    ],
+)
+def test_it_names_a_bad_setting_without_a_traceback(tmp_path, setting, value, reason):
+    result = _run(["check"], _env(tmp_path, **{setting: value}))
+    assert result.returncode != 0
+    assert result.stderr.startswith(f"fixtrail: configuration error: {setting}")
+    assert reason in result.stderr
+    assert "Traceback" not in result.stderr
