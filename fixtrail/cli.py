@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -94,6 +95,12 @@ def _collect_static() -> str:
     return str(settings.STATIC_ROOT)
 
 
+# Two threads per web worker: one more than ingest's best (measured with
+# wrk), so one slow page cannot hold up the SDK endpoints.
+WEB_BLOCKING_THREADS = 2
+WSGI_TARGET = "fixtrail.wsgi:application"
+
+
 def _web_command(host: str, port: int, workers: int, static_root: str) -> list[str]:
     # granian serves /static/ itself, so Django never sees those requests.
     return [
@@ -108,10 +115,8 @@ def _web_command(host: str, port: int, workers: int, static_root: str) -> list[s
         str(port),
         "--workers",
         str(workers),
-        # Two threads per worker: one more than ingest's best (measured with
-        # wrk), so one slow page cannot hold up the SDK endpoints.
         "--blocking-threads",
-        "2",
+        str(WEB_BLOCKING_THREADS),
         "--no-ws",
         "--static-path-route",
         "/static",
@@ -121,8 +126,52 @@ def _web_command(host: str, port: int, workers: int, static_root: str) -> list[s
         str(SHUTDOWN_GRACE_SECONDS),
         "--log-level",
         "warning",
-        "fixtrail.wsgi:application",
+        WSGI_TARGET,
     ]
+
+
+def _serve_here(
+    host: str, port: int, static_root: str, children: list[subprocess.Popen]
+) -> int:
+    """Serve the web with one worker thread in this process until a signal
+    arrives or a child exits, then stop the children; return the exit code.
+
+    The same server as _web_command's with one worker, without granian's
+    watching process (fixtrail.lib.webserver).
+    """
+    from fixtrail.lib.webserver import InProcessWeb
+
+    web = InProcessWeb(
+        WSGI_TARGET,
+        host,
+        port,
+        {
+            "blocking_threads": WEB_BLOCKING_THREADS,
+            "static_path_route": ["/static"],
+            "static_path_mount": [Path(static_root)],
+            "workers_kill_timeout": SHUTDOWN_GRACE_SECONDS,
+            "log_level": "warning",
+        },
+    )
+    # The exit code of the first child that exited on its own, if any.
+    exited: list[int] = []
+    stopping = threading.Event()
+
+    def watch(child: subprocess.Popen) -> None:
+        code = child.wait()
+        if not stopping.is_set():
+            exited.append(code or 0)
+            web.stop()
+
+    def stop_children() -> None:
+        stopping.set()
+        _stop_children(children)
+
+    for child in children:
+        threading.Thread(target=watch, args=(child,), daemon=True).start()
+    web.on_shutdown(stop_children)
+    web.serve()
+    return exited[0] if exited else 0
 
 
 def _metrics_dir(*, fresh: bool) -> None:
@@ -174,6 +223,12 @@ def _supervise(children: list[subprocess.Popen]) -> int:
                 code = child.returncode or 0
                 stopping = True
         time.sleep(0.2)
+    _stop_children(children)
+    return code
+
+
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    """SIGTERM the children; kill those still running after the grace."""
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -184,15 +239,14 @@ def _supervise(children: list[subprocess.Popen]) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-    return code
 
 
 def _prepare(*, migrate: bool) -> str:
     """Migrate and collect static files in a child process; return the
     static root.
 
-    The supervisor itself never loads Django: it would hold ~50 MB for the
-    whole life of the server only to wait on its children.
+    A supervisor of web worker processes never loads Django: it would hold
+    ~50 MB for the whole life of the server only to wait on its children.
     """
     command = [sys.executable, "-m", "fixtrail.cli", "prepare"]
     if not migrate:
@@ -239,9 +293,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"(links and DSNs use {os.environ['FIXTRAIL_BASE_URL']})",
         flush=True,
     )
-    web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
     worker = _spawn([sys.executable, "-m", "fixtrail.cli", "worker"])
     try:
+        if args.workers == 1:
+            return _serve_here(args.host, args.port, static_root, [worker])
+        web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
         return _supervise([web, worker])
     finally:
         claim.release()
@@ -251,8 +307,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     claim = _claim_port(args.host, args.port)
     _metrics_dir(fresh=False)
     static_root = _prepare(migrate=False)
-    web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
     try:
+        if args.workers == 1:
+            return _serve_here(args.host, args.port, static_root, [])
+        web = _spawn(_web_command(args.host, args.port, args.workers, static_root))
         return _supervise([web])
     finally:
         claim.release()

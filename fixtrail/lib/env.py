@@ -96,7 +96,7 @@ def database_from_url(
                 "init_command": (
                     "PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON;"
-                    "PRAGMA cache_size=-64000;"
+                    "PRAGMA cache_size=-8000;"
                 ),
             },
         }

@@ -1,4 +1,5 @@
-"""A supervisor killed outright takes its children with it."""
+"""A supervisor killed outright takes its children with it, and a server
+whose digest worker dies stops rather than take events it cannot store."""
 
 from __future__ import annotations
 
@@ -56,42 +57,65 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
-@pytest.mark.parametrize("command", ["run", "web", "worker"])
-def test_children_exit_when_the_supervisor_is_killed(tmp_path, command):
-    port = free_port()
+def _env(tmp_path: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIXTRAIL_")}
-    env |= {
+    return env | {
         "FIXTRAIL_DATA_DIR": str(tmp_path),
         "FIXTRAIL_BASE_URL": f"http://127.0.0.1:{port}",
     }
-    if command != "run":
-        subprocess.run([*FIXTRAIL, "manage", "migrate", "-v", "0"], env=env, check=True)
-    args = [command] if command == "worker" else [command, "--port", str(port)]
-    supervisor = subprocess.Popen(
-        [*FIXTRAIL, *args, *(["--workers", "2"] if command != "worker" else [])],
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*FIXTRAIL, *command],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def _wait_until_serving(supervisor: subprocess.Popen, port: int | None, family: int):
+    """Wait until /_health answers (unless port is None) and the supervisor
+    has at least ``family`` descendants."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if port is not None:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_health", timeout=2)
+            if len(_descendants(supervisor.pid)) >= family:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize(
+    ("command", "family"),
+    [
+        # One web worker is served by the supervisor itself; the digest
+        # worker and its helper are its descendants.
+        (["run", "--workers", "1"], 2),
+        # granian's main process and two workers, the digest worker.
+        (["run", "--workers", "2"], 3),
+        (["web", "--workers", "2"], 3),
+        # The worker forks its digest helper once it is running.
+        (["worker"], 1),
+    ],
+    ids=["run-1", "run-2", "web-2", "worker"],
+)
+def test_children_exit_when_the_supervisor_is_killed(tmp_path, command, family):
+    port = free_port()
+    env = _env(tmp_path, port)
+    if command[0] != "run":
+        subprocess.run([*FIXTRAIL, "manage", "migrate", "-v", "0"], env=env, check=True)
+    serves = command[0] != "worker"
+    if serves:
+        command = [*command, "--port", str(port)]
+    supervisor = _start(command, env)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if command == "worker":
-                # The worker forks its digest helper once it is running.
-                if len(_descendants(supervisor.pid)) >= 1:
-                    break
-            else:
-                try:
-                    urllib.request.urlopen(
-                        f"http://127.0.0.1:{port}/_health", timeout=2
-                    )
-                    if len(_descendants(supervisor.pid)) >= 3:
-                        break
-                except OSError:
-                    pass
-            time.sleep(0.3)
+        _wait_until_serving(supervisor, port if serves else None, family)
         family = _descendants(supervisor.pid)
         assert family, "the supervisor started no children"
         supervisor.send_signal(signal.SIGKILL)
@@ -100,8 +124,33 @@ def test_children_exit_when_the_supervisor_is_killed(tmp_path, command):
         while time.monotonic() < deadline and any(_alive(p) for p in family):
             time.sleep(0.2)
         assert [p for p in family if _alive(p)] == []
-        if command != "worker":
+        if serves:
             assert _port_open(port) is False
+    finally:
+        for pid in _descendants(supervisor.pid) | {supervisor.pid}:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the process tree is read in /proc")
+def test_run_with_one_web_worker_stops_when_its_digest_worker_dies(tmp_path):
+    port = free_port()
+    supervisor = _start(
+        ["run", "--workers", "1", "--port", str(port)], _env(tmp_path, port)
+    )
+    try:
+        _wait_until_serving(supervisor, port, 2)
+        # The supervisor answers HTTP itself: its only child is the worker.
+        (worker,) = [
+            pid for pid in _descendants(supervisor.pid)
+            if int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            == supervisor.pid
+        ]  # fmt: skip
+        assert b"worker" in Path(f"/proc/{worker}/cmdline").read_bytes()
+        os.kill(worker, signal.SIGKILL)
+        # A server that no longer digests must not go on taking events.
+        assert supervisor.wait(30) != 0
+        assert _port_open(port) is False
     finally:
         for pid in _descendants(supervisor.pid) | {supervisor.pid}:
             with contextlib.suppress(OSError):
