@@ -76,6 +76,12 @@ MAX_RETRY_SECONDS = 60.0
 # How often a long digest_stream runs the paused garbage collector. A pass
 # takes tens of milliseconds while a batch is in flight (bench/digest.py).
 COLLECT_EVERY_SECONDS = 30.0
+# Batches of at least this many items are prepared in the forked helper
+# process; smaller ones mean digest keeps up, and a thread beside the writer
+# serves them without the helper's memory (35 MB PSS at rest).
+HELPER_PROCESS_MIN_ITEMS = 100
+# The helper process stops after this long without such a batch.
+HELPER_IDLE_SECONDS = 60.0
 # Periodic jobs: often enough that an expired ignore comes back within
 # minutes, rarely enough that their queries cost nothing.
 JOBS_INTERVAL_SECONDS = 300.0
@@ -191,15 +197,70 @@ def start_helper() -> Executor:
             initializer=_enter_helper,
             initargs=(os.getpid(),),
         )
-        # Fork now, while the process is small and before the job runner's
-        # thread starts, rather than on the first batch. Frozen objects are
-        # left alone by either process's garbage collector, so their pages
-        # stay shared after the fork instead of being copied the first time
-        # a collection walks them.
+        # Fork now, not halfway through the batch. Frozen objects are left
+        # alone by either process's garbage collector, so their pages stay
+        # shared after the fork instead of being copied the first time a
+        # collection walks them. Other threads (the job runner, the SDK's)
+        # may hold locks at the fork; the helper only prepares batches and
+        # takes none of theirs, and logging's locks are reset in the child.
         gc.freeze()
         executor.submit(int).result()
         return executor
     return ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
+
+
+class Helpers:
+    """Where upcoming batches are prepared, by their size.
+
+    A thread beside the writer for the small batches of a queue that digest
+    keeps up with; the helper process of start_helper, forked when the
+    first batch of HELPER_PROCESS_MIN_ITEMS or more arrives, for as long as
+    such batches keep coming, and stopped after ``idle_seconds`` without
+    one. A worker at rest so holds one process, not two.
+    """
+
+    def __init__(
+        self,
+        process_min_items: int = HELPER_PROCESS_MIN_ITEMS,
+        idle_seconds: float = HELPER_IDLE_SECONDS,
+    ) -> None:
+        self.process_min_items = process_min_items
+        self.idle_seconds = idle_seconds
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
+        self.process: Executor | None = None
+        self._busy_at = 0.0
+
+    def for_batch(self, items: int) -> Executor:
+        """Return the executor to prepare a batch of ``items`` items."""
+        if items >= self.process_min_items:
+            self._busy_at = time.monotonic()
+            if self.process is None:
+                self.process = start_helper()
+        else:
+            self.tidy()
+        return self.process or self.thread
+
+    def tidy(self) -> None:
+        """Stop the helper process once it has been idle long enough."""
+        if (
+            self.process is not None
+            and time.monotonic() - self._busy_at >= self.idle_seconds
+        ):
+            self.process.shutdown(wait=True)
+            self.process = None
+
+    def forget_process(self) -> None:
+        """Drop a helper process that died; the next big batch forks anew."""
+        if self.process is not None:
+            self.process.shutdown(wait=False, cancel_futures=True)
+            self.process = None
+
+    def shutdown(self) -> None:
+        """Stop the thread and the helper process, dropping queued work."""
+        self.thread.shutdown(wait=True, cancel_futures=True)
+        if self.process is not None:
+            self.process.shutdown(wait=True, cancel_futures=True)
+            self.process = None
 
 
 def digest_stream(
@@ -210,14 +271,14 @@ def digest_stream(
     block_ms: int = 0,
     stop: Callable[[], bool] | None = None,
     totals: BatchResult | None = None,
-    helper: Executor | None = None,
+    helpers: Helpers | None = None,
 ) -> int:
     """Digest batch after batch until the queue is empty or ``stop()`` is
     true; return how many items were digested.
 
     Same work as repeated digest_once, overlapped: while one batch is
-    written here, the next one is decoded here and prepared by ``helper``
-    (see start_helper; one is started, and stopped at the end, when None).
+    written here, the next one is decoded here and prepared by ``helpers``
+    (one is made, and stopped at the end, when None).
     Only this thread touches the database. ``block_ms`` is how long the
     first read waits for work. Errors propagate as from digest_once; the
     batch in hand and the one prepared after it stay unacknowledged.
@@ -226,8 +287,8 @@ def digest_stream(
     done = 0
     next_collection = time.monotonic() + COLLECT_EVERY_SECONDS
     pending: tuple[DecodedBatch, Future[tuple[Prepared, float]]] | None = None
-    own_helper = helper is None
-    helper = helper or start_helper()
+    own_helpers = helpers is None
+    helpers = helpers or Helpers()
     try:
         with _collector_paused():
             while True:
@@ -238,7 +299,7 @@ def digest_stream(
                     healthy, suspects = _split(messages)
                     if healthy:
                         batch = decode_batch(healthy)
-                        future = helper.submit(
+                        future = helpers.for_batch(len(batch.items)).submit(
                             _prepare_elsewhere, batch.items, batch.configs
                         )
                         upcoming = (batch, future)
@@ -267,8 +328,8 @@ def digest_stream(
                 if pending is None and not suspects:
                     return done
     finally:
-        if own_helper:
-            helper.shutdown(wait=True, cancel_futures=True)
+        if own_helpers:
+            helpers.shutdown()
 
 
 @contextmanager
@@ -359,7 +420,7 @@ def run_worker(consumer: str | None = None) -> int:
     gc.collect()
     gc.freeze()
     pause = FIRST_RETRY_SECONDS
-    helper = start_helper()
+    helpers = Helpers()
     # Outbound jobs (alerts, tickets, notes) run beside digest, in a thread.
     runner = JobRunner()
     runner.start()
@@ -375,21 +436,23 @@ def run_worker(consumer: str | None = None) -> int:
                     consumer,
                     block_ms=READ_BLOCK_MS,
                     stop=lambda due=due: flag.stopping or time.monotonic() >= due,
-                    helper=helper,
+                    helpers=helpers,
                 )
+                helpers.tidy()
                 pause = FIRST_RETRY_SECONDS
             except BrokenExecutor:
                 # The helper process died (killed, out of memory): the
-                # batches it held were not acknowledged; start a new one.
+                # batches it held were not acknowledged; the next big batch
+                # forks a new one.
                 logger.exception("digest helper died; starting a new one")
-                helper = start_helper()
+                helpers.forget_process()
             except Exception:  # the loop outlives any failure; see docstring
                 logger.exception("digest turn failed; retrying in %.0f s", pause)
                 _sleep_unless_stopped(pause, flag)
                 pause = min(pause * 2, MAX_RETRY_SECONDS)
     finally:
         runner.stop()
-        helper.shutdown(wait=True, cancel_futures=True)
+        helpers.shutdown()
         queue.close()
         runner.join()
         for signum, handler in previous.items():

@@ -19,9 +19,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -126,6 +128,10 @@ def request(
     when no answer came (timeout, refused, blocked address). Credentials
     (auth, credential headers) are not sent on to another origin.
     """
+    # Imported here: settings load this module, and every process that
+    # never calls out (ingest, most of the web) would hold httpx's ~10 MB.
+    import httpx
+
     with httpx.Client(
         timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
         follow_redirects=False,

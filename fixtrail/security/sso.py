@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.signals import user_logged_in
 from allauth.core.exceptions import ImmediateHttpResponse
@@ -192,6 +191,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request, sociallogin) -> None:
         if sociallogin.account.provider != "github":
             return
+        import httpx  # only here: see fixtrail.lib.outbound.request
+
         try:
             groups = github.groups_of(sociallogin.token.token)
         except (OutboundError, httpx.HTTPError) as exc:

@@ -75,6 +75,29 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+_QUEUE_A_BIG_BATCH = """
+import django
+django.setup()
+from fixtrail.projects.models import Project
+from tests.digest.queueing import python_error, queue_payloads
+queue_payloads(Project.objects.get(), [python_error()] * 300)
+"""
+
+
+def _queue_a_big_batch(env: dict[str, str]) -> None:
+    bootstrap = ["bootstrap", "--org", "o", "--project", "p", "--email", "a@b.c"]
+    subprocess.run(
+        [*FIXTRAIL, *bootstrap, "--password", "pw-long-enough-1"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", _QUEUE_A_BIG_BATCH],
+        env=env | {"DJANGO_SETTINGS_MODULE": "fixtrail.settings"},
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )  # fmt: skip
+
+
 def _wait_until_serving(supervisor: subprocess.Popen, port: int | None, family: int):
     """Wait until /_health answers (unless port is None) and the supervisor
     has at least ``family`` descendants."""
@@ -95,12 +118,12 @@ def _wait_until_serving(supervisor: subprocess.Popen, port: int | None, family: 
     ("command", "family"),
     [
         # One web worker is served by the supervisor itself; the digest
-        # worker and its helper are its descendants.
-        (["run", "--workers", "1"], 2),
+        # worker is its child.
+        (["run", "--workers", "1"], 1),
         # granian's main process and two workers, the digest worker.
         (["run", "--workers", "2"], 3),
         (["web", "--workers", "2"], 3),
-        # The worker forks its digest helper once it is running.
+        # The worker forks its digest helper for a big batch.
         (["worker"], 1),
     ],
     ids=["run-1", "run-2", "web-2", "worker"],
@@ -110,6 +133,8 @@ def test_children_exit_when_the_supervisor_is_killed(tmp_path, command, family):
     env = _env(tmp_path, port)
     if command[0] != "run":
         subprocess.run([*FIXTRAIL, "manage", "migrate", "-v", "0"], env=env, check=True)
+    if command[0] == "worker":
+        _queue_a_big_batch(env)
     serves = command[0] != "worker"
     if serves:
         command = [*command, "--port", str(port)]
@@ -139,7 +164,7 @@ def test_run_with_one_web_worker_stops_when_its_digest_worker_dies(tmp_path):
         ["run", "--workers", "1", "--port", str(port)], _env(tmp_path, port)
     )
     try:
-        _wait_until_serving(supervisor, port, 2)
+        _wait_until_serving(supervisor, port, 1)
         # The supervisor answers HTTP itself: its only child is the worker.
         (worker,) = [
             pid for pid in _descendants(supervisor.pid)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import multiprocessing
 import os
 import signal
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from django.conf import settings
@@ -18,6 +20,7 @@ from fixtrail.digest.batches import TRANSIENT_DATABASE_ERRORS
 from fixtrail.digest.prepare import BatchResult
 from fixtrail.digest.worker import (
     ISOLATE_AFTER_DELIVERIES,
+    Helpers,
     PeriodicJob,
     digest_once,
     digest_stream,
@@ -235,6 +238,46 @@ def test_it_leaves_the_streamed_batches_unacknowledged_when_the_database_fails(
         digest_stream(queue, "test", batch_size=2)
 
     assert queue.backlog().size == 3
+
+
+def test_it_prepares_small_batches_without_a_helper_process(project, queue):
+    queue_payloads(project, [python_error()] * 4)
+    helpers = Helpers(process_min_items=3)
+    try:
+        count = digest_stream(queue, "test", batch_size=2, helpers=helpers)
+
+        assert count == 4
+        assert Issue.objects.get().times_seen == 4
+        assert helpers.process is None
+        assert multiprocessing.active_children() == []
+    finally:
+        helpers.shutdown()
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
+)
+def test_it_forks_a_helper_for_big_batches_and_stops_it_when_idle(project, queue):
+    queue_payloads(project, [python_error()] * 4)
+    helpers = Helpers(process_min_items=2, idle_seconds=3600)
+    try:
+        count = digest_stream(queue, "test", batch_size=2, helpers=helpers)
+
+        assert count == 4
+        assert Issue.objects.get().times_seen == 4
+        assert isinstance(helpers.process, ProcessPoolExecutor)
+        (child,) = multiprocessing.active_children()
+        helpers.tidy()  # not idle long enough yet
+        assert child.is_alive()
+
+        helpers.idle_seconds = 0
+        helpers.tidy()
+
+        assert helpers.process is None
+        child.join(10)
+        assert not child.is_alive()
+    finally:
+        helpers.shutdown()
 
 
 def test_it_runs_due_jobs_and_survives_a_failing_one():

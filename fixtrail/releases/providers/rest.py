@@ -17,12 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from fixtrail.lib import outbound
 from fixtrail.releases.providers.base import ProviderError
+
+if TYPE_CHECKING:
+    import httpx
 
 # Pages read from one listing at most. GitLab and GitHub serve up to 100
 # items a page, so a listing is cut at a few hundred items: enough for the
