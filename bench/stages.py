@@ -9,8 +9,8 @@ Needs py-spy (``pip install py-spy``; not a dependency of Fixtrail).
    envelopes (bench/ingest.py: 200 distinct errors, about 10 KB, gzipped,
    a fresh event id each) at a steady ``--rate`` that the server keeps up
    with, so every event is received and digested within the window;
-2. after a warm-up, records every server process (granian's workers, the
-   digest worker and its helper) with ``py-spy record --nonblocking`` at
+2. after a warm-up, records every server process (the web, the digest
+   worker and its helper) with ``py-spy record --nonblocking`` at
    SAMPLE_RATE Hz for ``--duration`` seconds; idle threads are not sampled,
    so samples / rate is CPU time;
 3. sorts each sample into a stage by the innermost frame that a rule of
@@ -137,8 +137,9 @@ def _profile(pids: dict[int, bool], seconds: float, directory: Path) -> dict[int
 
 
 def _server_processes(root: int) -> dict[int, bool]:
-    """Return the pids of granian's workers and of the digest worker and
-    its helper, each with True for a web process."""
+    """Return the pids of the web processes (granian's workers, or the
+    supervisor itself when it serves its one web worker as a thread) and of
+    the digest worker and its helper, each with True for a web process."""
     found = {}
     for pid in ingest_bench._process_tree(root):
         try:
@@ -153,6 +154,8 @@ def _server_processes(root: int) -> dict[int, bool]:
                 found[pid] = True
         elif "fixtrail.cli worker" in text:
             found[pid] = False
+    if not any(found.values()):
+        found[root] = True
     return found
 
 
