@@ -32,6 +32,12 @@ class _OneThreadServer(MTServer):
         # which this is not, before the common serve.
         AbstractServer.serve(self, *args, **kwargs)
 
+    def signal_handler_reload(self, *args: Any, **kwargs: Any) -> None:
+        # SIGHUP (the terminal closed) stops the server, as it stops a
+        # supervisor of worker processes; granian would restart the web
+        # worker and leave the server running with no terminal.
+        self.signal_handler_interrupt()
+
 
 class InProcessWeb:
     """A granian server for ``target`` with one worker thread, to be served

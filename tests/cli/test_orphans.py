@@ -180,3 +180,24 @@ def test_run_with_one_web_worker_stops_when_its_digest_worker_dies(tmp_path):
         for pid in _descendants(supervisor.pid) | {supervisor.pid}:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the process tree is read in /proc")
+def test_run_with_one_web_worker_stops_on_sighup(tmp_path):
+    port = free_port()
+    supervisor = _start(
+        ["run", "--workers", "1", "--port", str(port)], _env(tmp_path, port)
+    )
+    try:
+        _wait_until_serving(supervisor, port, 1)
+        family = _descendants(supervisor.pid)
+
+        supervisor.send_signal(signal.SIGHUP)
+
+        assert supervisor.wait(30) == 0
+        assert [p for p in family if _alive(p)] == []
+        assert _port_open(port) is False
+    finally:
+        for pid in _descendants(supervisor.pid) | {supervisor.pid}:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
