@@ -72,6 +72,12 @@ MIN_CARD_DIGITS = 13
 # the cache is cleared rather than allowed to grow with hostile input.
 KEY_CACHE_SIZE = 10_000
 
+# Characters of texts the scrub cache keeps (about that many bytes for
+# ASCII text), and the longest text it keeps: enough for a few thousand
+# events' worth of source lines.
+TEXT_CACHE_CHARS = 4_000_000
+MAX_CACHED_TEXT_CHARS = 4_096
+
 # Issuer prefixes start with 2 to 6 (Mastercard 2-series, Amex, Visa,
 # Mastercard, Discover/UnionPay/Maestro); starting there keeps millisecond
 # epoch timestamps ("17…", 13 digits) from being taken for cards.
@@ -79,6 +85,51 @@ KEY_CACHE_SIZE = 10_000
 # ahead to candidate digits (three times faster on typical strings).
 _CARD = re.compile(r"[2-6](?<![\d-][2-6])(?:[ -]?\d){12,18}(?!\d)")
 _SENTRY_QUERY_SECRET = re.compile(r"\b(sentry_(?:key|secret))=([^&\s#'\"]+)")
+
+
+def _scrub_text(text: str) -> str:
+    if _CARD.search(text) is not None:
+        text = _CARD.sub(_filter_card, text)
+    if "sentry_" in text:
+        text = _SENTRY_QUERY_SECRET.sub(_filter_query_secret, text)
+    return text
+
+
+class TextCache:
+    """The scrubbed form of texts seen lately, so each is scanned once.
+
+    Events of one issue repeat most of their strings (source lines around
+    every frame, messages, paths), and scanning them for card numbers is
+    the costliest step of normalization. Scrubbing a text depends on
+    nothing but the text, so one cache serves every project. Texts longer
+    than MAX_CACHED_TEXT_CHARS are scanned each time; past ``budget``
+    characters of cached texts, the cache starts afresh.
+    """
+
+    __slots__ = ("budget", "chars", "texts")
+
+    def __init__(self, budget: int = TEXT_CACHE_CHARS) -> None:
+        self.budget = budget
+        self.chars = 0
+        self.texts: dict[str, str | None] = {}
+
+    def scrub(self, text: str) -> str:
+        """Return scrub_text's answer for ``text``, from the cache if seen."""
+        cleaned = self.texts.get(text, text)
+        if cleaned is None:
+            return text
+        if cleaned is not text:
+            return cleaned
+        cleaned = _scrub_text(text)
+        if len(text) <= MAX_CACHED_TEXT_CHARS:
+            if self.chars + len(text) > self.budget:
+                self.texts.clear()
+                self.chars = 0
+            # None stands for "unchanged": callers tell a filtered text
+            # from a clean one by identity.
+            self.texts[text] = None if cleaned is text else cleaned
+            self.chars += len(text)
+        return cleaned
 
 
 def luhn_valid(digits: str) -> bool:
@@ -147,11 +198,14 @@ class Scrubber:
         return answer
 
     def scrub_text(self, text: str) -> str:
-        """Return ``text`` with card numbers and DSN keys replaced."""
+        """Return ``text`` with card numbers and DSN keys replaced.
+
+        Returns ``text`` itself (the same object) when nothing was replaced.
+        """
         if len(text) < MIN_CARD_DIGITS:
             return text
-        if _CARD.search(text) is not None:
-            text = _CARD.sub(_filter_card, text)
-        if "sentry_" in text:
-            text = _SENTRY_QUERY_SECRET.sub(_filter_query_secret, text)
-        return text
+        return _SCRUBBED_TEXTS.scrub(text)
+
+
+# One per process: digest prepares batches in one thread at a time.
+_SCRUBBED_TEXTS = TextCache()

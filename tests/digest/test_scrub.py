@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from fixtrail.digest.normalize import NormalizeOptions, normalize_event
-from fixtrail.digest.scrub import FILTERED, Scrubber, keys_from_text, luhn_valid
+from fixtrail.digest.scrub import (
+    FILTERED,
+    MAX_CACHED_TEXT_CHARS,
+    Scrubber,
+    TextCache,
+    keys_from_text,
+    luhn_valid,
+)
 
 RECEIVED_AT = 1735787045.0
 
@@ -76,6 +83,48 @@ def test_it_adds_a_projects_extra_keys():
 )
 def test_it_scrubs_secrets_inside_text(text, expected):
     assert Scrubber().scrub_text(text) == expected
+    # Seen again, the cached answer is the same.
+    assert Scrubber().scrub_text(text) == expected
+
+
+def _fresh(text: str) -> str:
+    # An equal string that is not the same object, as each parsed event
+    # brings its own copies of the texts.
+    return "".join(list(text))
+
+
+def test_the_text_cache_answers_as_a_scan_does():
+    cache = TextCache()
+    clean, secret = "plain text of some length", "card 4111 1111 1111 1111"
+
+    first, again = _fresh(clean), _fresh(clean)
+    assert cache.scrub(first) is first
+    # Unchanged texts come back as the caller's own object, cached or not:
+    # normalization counts a text as filtered when it gets another one.
+    assert cache.scrub(again) is again
+    assert cache.scrub(_fresh(secret)) == f"card {FILTERED}"
+    assert cache.scrub(_fresh(secret)) == f"card {FILTERED}"
+    assert set(cache.texts) == {clean, secret}
+
+
+def test_the_text_cache_stays_within_its_budget():
+    cache = TextCache(budget=100)
+    for n in range(50):
+        cache.scrub(f"a text of thirty characters {n:02}")
+
+    assert cache.chars <= 100
+    assert 0 < len(cache.texts) <= 3
+    assert cache.scrub("a text of thirty characters 49") == (
+        "a text of thirty characters 49"
+    )
+
+
+def test_the_text_cache_scans_long_texts_each_time():
+    cache = TextCache()
+    long_text = "x" * MAX_CACHED_TEXT_CHARS + " 4111 1111 1111 1111"
+
+    assert cache.scrub(long_text).endswith(FILTERED)
+    assert cache.texts == {}
 
 
 @pytest.mark.parametrize(
