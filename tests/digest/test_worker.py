@@ -240,6 +240,44 @@ def test_it_leaves_the_streamed_batches_unacknowledged_when_the_database_fails(
     assert queue.backlog().size == 3
 
 
+def _counting_event_inserts(counter: list):
+    def wrapper(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith('INSERT INTO "EVENTS_EVENT" ('):
+            counter.append(sql)
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def test_it_gathers_a_partial_batch_before_digesting_it(project, queue):
+    queue_payloads(project, [python_error()])
+    # Two more arrive while the first one waits for company.
+    later = threading.Timer(0.2, queue_payloads, (project, [python_error()] * 2))
+    inserts: list = []
+    started = time.monotonic()
+
+    later.start()
+    with connection.execute_wrapper(_counting_event_inserts(inserts)):
+        count = digest_stream(queue, "test", batch_size=10, gather_seconds=1.0)
+    later.join()
+
+    assert count == 3
+    assert time.monotonic() - started >= 1.0
+    # One batch: one statement for the three events.
+    assert len(inserts) == 1
+
+
+def test_it_does_not_wait_while_behind_a_backlog(project, queue):
+    queue_payloads(project, [python_error()] * 5)
+    started = time.monotonic()
+
+    count = digest_stream(queue, "test", batch_size=2, gather_seconds=30)
+
+    assert count == 5
+    assert time.monotonic() - started < 30
+    assert queue.backlog().size == 0
+
+
 def test_it_prepares_small_batches_without_a_helper_process(project, queue):
     queue_payloads(project, [python_error()] * 4)
     helpers = Helpers(process_min_items=3)
