@@ -98,6 +98,12 @@ def _queue_a_big_batch(env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
+def _kill_all(supervisor: subprocess.Popen) -> None:
+    for pid in _descendants(supervisor.pid) | {supervisor.pid}:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _wait_until_serving(supervisor: subprocess.Popen, port: int | None, family: int):
     """Wait until /_health answers (unless port is None) and the supervisor
     has at least ``family`` descendants."""
@@ -152,9 +158,7 @@ def test_children_exit_when_the_supervisor_is_killed(tmp_path, command, family):
         if serves:
             assert _port_open(port) is False
     finally:
-        for pid in _descendants(supervisor.pid) | {supervisor.pid}:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_all(supervisor)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the process tree is read in /proc")
@@ -177,9 +181,7 @@ def test_run_with_one_web_worker_stops_when_its_digest_worker_dies(tmp_path):
         assert supervisor.wait(30) != 0
         assert _port_open(port) is False
     finally:
-        for pid in _descendants(supervisor.pid) | {supervisor.pid}:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_all(supervisor)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the process tree is read in /proc")
@@ -198,6 +200,4 @@ def test_run_with_one_web_worker_stops_on_sighup(tmp_path):
         assert [p for p in family if _alive(p)] == []
         assert _port_open(port) is False
     finally:
-        for pid in _descendants(supervisor.pid) | {supervisor.pid}:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_all(supervisor)
