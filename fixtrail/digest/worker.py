@@ -247,24 +247,22 @@ class Helpers:
 
     def tidy(self) -> None:
         """Stop the helper process once it has been idle long enough."""
-        if (
-            self.process is not None
-            and time.monotonic() - self._busy_at >= self.idle_seconds
-        ):
-            self.process.shutdown(wait=True)
-            self.process = None
+        if time.monotonic() - self._busy_at >= self.idle_seconds:
+            # A batch it still holds is finished, not dropped.
+            self._drop_process(wait=True, cancel=False)
 
     def forget_process(self) -> None:
         """Drop a helper process that died; the next big batch forks anew."""
-        if self.process is not None:
-            self.process.shutdown(wait=False, cancel_futures=True)
-            self.process = None
+        self._drop_process(wait=False, cancel=True)
 
     def shutdown(self) -> None:
         """Stop the thread and the helper process, dropping queued work."""
         self.thread.shutdown(wait=True, cancel_futures=True)
+        self._drop_process(wait=True, cancel=True)
+
+    def _drop_process(self, *, wait: bool, cancel: bool) -> None:
         if self.process is not None:
-            self.process.shutdown(wait=True, cancel_futures=True)
+            self.process.shutdown(wait=wait, cancel_futures=cancel)
             self.process = None
 
 
