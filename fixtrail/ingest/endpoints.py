@@ -522,9 +522,18 @@ def _enqueue_plan(context: _Context, forward: bytes | None = None) -> None:
         stats = STATS.take_due(context.now) if bodies else None
         if stats is not None:
             bodies.append(stats.body)
+    except (Unavailable, OSError):
+        # Nothing reached the queue: the blobs written so far are nobody's.
+        remove_attachments(written)
+        if stats is not None:
+            STATS.restore(stats)
+        raise Unavailable("events cannot be stored right now; retry later") from None
+    try:
         enqueue(bodies)
     except (Unavailable, OSError):
-        remove_attachments(written)
+        # The blobs stay: a queue that failed mid-answer (Redis dropping the
+        # connection) may have kept the items, and digest would then find
+        # their attachments gone. An unclaimed blob costs only its bytes.
         if stats is not None:
             STATS.restore(stats)
         raise Unavailable("events cannot be stored right now; retry later") from None
