@@ -98,6 +98,13 @@ def _collect_static() -> str:
 # Two threads per web worker: one more than ingest's best (measured with
 # wrk), so one slow page cannot hold up the SDK endpoints.
 WEB_BLOCKING_THREADS = 2
+# `fixtrail run` serves the web this much nicer than digest. When ingest and
+# digest share too few cores, equal shares let ingest accept events faster
+# than digest stores them: the backlog grows for as long as the load lasts
+# and events show up minutes late. Favouring digest keeps the backlog to a
+# few seconds; ingest still gets every cycle digest does not need, so below
+# saturation nothing changes (bench/e2e.py; README, Performance).
+WEB_NICENESS = 5
 WSGI_TARGET = "fixtrail.wsgi:application"
 
 
@@ -294,6 +301,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         flush=True,
     )
     worker = _spawn([sys.executable, "-m", "fixtrail.cli", "worker"])
+    # On Linux this lowers the calling thread only; the web's threads, or its
+    # processes, start from it and inherit the niceness. The worker above
+    # started before and keeps its own.
+    os.nice(args.web_niceness)
     try:
         if args.workers == 1:
             return _serve_here(args.host, args.port, static_root, [worker])
@@ -434,6 +445,16 @@ def build_parser() -> argparse.ArgumentParser:
             default=workers,
             help=f"web worker processes (default {workers})",
         )
+        if func is cmd_run:
+            p.add_argument(
+                "--web-niceness",
+                type=int,
+                choices=range(20),
+                default=WEB_NICENESS,
+                metavar="0-19",
+                help="how much lower the web's CPU priority is than the "
+                f"workers' (default {WEB_NICENESS}; 0 for the same)",
+            )
         p.set_defaults(func=func)
     p = sub.add_parser("prepare", help=argparse.SUPPRESS)
     p.add_argument("--no-migrate", dest="migrate", action="store_false")

@@ -29,8 +29,20 @@ function init(args)
   local file = assert(io.open(args[1], "rb"))
   local data = file:read("*a")
   file:close()
+  -- Each template is kept as the pieces between its event ids, so a request
+  -- costs one concatenation instead of a search through the whole body: wrk
+  -- shares the machine with the server it measures.
   for template in string.gmatch(data, "([^%z]+)") do
-    table.insert(templates, template)
+    local pieces, start = {}, 1
+    while true do
+      local first, last = string.find(template, PLACEHOLDER, start, true)
+      if not first then break end
+      table.insert(pieces, string.sub(template, start, first - 1))
+      start = last + 1
+    end
+    assert(#pieces > 0, "a template without the placeholder event id")
+    table.insert(pieces, string.sub(template, start))
+    table.insert(templates, pieces)
   end
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/x-sentry-envelope"
@@ -49,7 +61,7 @@ end
 
 function request()
   next_template = next_template % #templates + 1
-  local body = string.gsub(templates[next_template], PLACEHOLDER, fresh_id())
+  local body = table.concat(templates[next_template], fresh_id())
   return wrk.format(nil, nil, nil, body)
 end
 
