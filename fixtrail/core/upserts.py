@@ -371,6 +371,50 @@ def insert_new(
     return inserted
 
 
+def existing_keys(
+    model: type[Model], keys: Sequence[tuple], *, key: Sequence[str]
+) -> set[tuple]:
+    """Return those of ``keys`` (tuples of values of the ``key`` fields, a
+    unique constraint's) that are stored, as tuples of database values.
+
+    One probe of the constraint's index per key. The ORM's
+    ``filter(a__in=..., b__in=...)`` would probe every combination of the
+    two lists: a batch's 200 issues and 200 users made 40,000.
+    """
+    if not keys:
+        return set()
+    rows = [dict(zip(key, values, strict=True)) for values in keys]
+    columns, prepared = _prepared(model, key, _sorted(rows, key))
+    table = _quote(model._meta.db_table)
+    found: set[tuple] = set()
+    with _cursor() as cursor:
+        if _is_postgresql():
+            sources = [(_stage(cursor, model, key, prepared), [])]
+            names = [_quote(c) for c in columns]
+        else:
+            row_sql = _params(len(columns))
+            sources = [
+                (
+                    f"(VALUES {', '.join([row_sql] * len(chunk))})",
+                    [value for row in chunk for value in row],
+                )
+                for chunk in _chunks(prepared, len(columns))
+            ]
+            names = [f"column{n + 1}" for n in range(len(columns))]
+        selected = ", ".join(f"{table}.{_quote(c)}" for c in columns)
+        matched = " AND ".join(
+            f"{table}.{_quote(c)} = v.{name}"
+            for c, name in zip(columns, names, strict=True)
+        )
+        for source, params in sources:
+            cursor.execute(
+                f"SELECT {selected} FROM {source} AS v JOIN {table} ON {matched}",
+                params,
+            )
+            found.update(tuple(row) for row in cursor.fetchall())
+    return found
+
+
 def update_rows(
     model: type[Model], rows: Sequence[dict[str, Any]], fields: Sequence[str]
 ) -> None:

@@ -72,12 +72,7 @@ def write_aggregates(batches: dict[int, IssueBatch]) -> None:
         greatest=("last_seen",),
     )
     if users:
-        identities = sorted({identity for _, identity in users})
-        known = set(
-            IssueUser.objects.filter(
-                issue_id__in=list(batches), identity__in=identities
-            ).values_list("issue_id", "identity")
-        )
+        known = upserts.existing_keys(IssueUser, list(users), key=("issue", "identity"))
         for issue_id, identity in users:
             if (issue_id, identity) not in known:
                 batches[issue_id].new_users += 1

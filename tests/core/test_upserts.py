@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from fixtrail.core import upserts
 from fixtrail.events.models import EventKey
-from fixtrail.issues.models import HourlyCount, Issue
+from fixtrail.issues.models import HourlyCount, Issue, IssueUser
 from tests.builders import make_issue
 
 HOUR = dt.datetime(2026, 5, 1, 10, tzinfo=dt.UTC)
@@ -62,6 +62,25 @@ def test_it_updates_each_row_with_its_own_values(project):
         one.pk: 7,
         two.pk: 9,
     }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params_per_statement", [10_000, 4], ids=["one", "chunked"])
+def test_it_finds_exactly_the_stored_keys_it_is_asked_about(
+    project, monkeypatch, params_per_statement
+):
+    monkeypatch.setattr(upserts, "MAX_PARAMS_PER_STATEMENT", params_per_statement)
+    one, two = make_issue(project), make_issue(project)
+    for issue, identity in [(one, "id:a"), (one, "id:b"), (two, "id:c")]:
+        IssueUser.objects.create(
+            issue=issue, identity=identity, first_seen=HOUR, last_seen=HOUR
+        )
+    asked = [(one.pk, "id:a"), (two.pk, "id:a"), (two.pk, "id:c"), (one.pk, "id:z")]
+    # (one, "id:b") is stored but not asked about; (two, "id:a") pairs an
+    # asked issue with an asked identity and is not stored.
+    found = upserts.existing_keys(IssueUser, asked, key=("issue", "identity"))
+    assert found == {(one.pk, "id:a"), (two.pk, "id:c")}
+    assert upserts.existing_keys(IssueUser, [], key=("issue", "identity")) == set()
 
 
 @pytest.mark.django_db
