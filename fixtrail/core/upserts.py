@@ -106,15 +106,22 @@ def _converter(field: Field) -> Callable[[Any], Any] | None:
     if isinstance(field, DateTimeField):
         if not sqlite:
             return None
-        # A batch repeats the same few moments thousands of times.
-        texts: dict[dt.datetime, str] = {}
+        # A batch repeats the same few datetime objects thousands of times
+        # (an event's time in each of its tag rows). They are remembered by
+        # identity: hashing an aware datetime costs as much as formatting
+        # it, and the rows being prepared keep every one alive meanwhile.
+        texts: dict[int, str] = {}
 
         def text(v: dt.datetime | None) -> str | None:
             if v is None:
                 return None
-            found = texts.get(v)
+            found = texts.get(id(v))
             if found is None:
-                found = texts[v] = str(v.astimezone(dt.UTC).replace(tzinfo=None))
+                if v.tzinfo is dt.UTC:
+                    found = v.isoformat(" ")[:-6]  # without "+00:00"
+                else:
+                    found = str(v.astimezone(dt.UTC).replace(tzinfo=None))
+                texts[id(v)] = found
             return found
 
         return text

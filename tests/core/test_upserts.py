@@ -84,6 +84,39 @@ def test_it_finds_exactly_the_stored_keys_it_is_asked_about(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "moment",
+    [
+        HOUR,
+        HOUR.replace(microsecond=120),
+        # Another zone: stored as the same instant in UTC.
+        HOUR.astimezone(dt.timezone(dt.timedelta(hours=-5, minutes=-30))),
+    ],
+    ids=["whole-second", "microseconds", "other-zone"],
+)
+def test_it_stores_datetimes_as_django_does(project, moment):
+    ours, djangos = make_issue(project), make_issue(project)
+    upserts.upsert_add(
+        HourlyCount,
+        [{"issue": ours.pk, "hour": moment, "count": 1}],
+        key=("issue", "hour"),
+        add=("count",),
+    )
+    HourlyCount.objects.create(issue=djangos, hour=moment, count=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # As text: the drivers would turn both into equal datetimes.
+            "SELECT issue_id, CAST(hour AS TEXT) FROM issues_hourlycount "
+            "WHERE issue_id IN (%s, %s)",
+            [ours.pk, djangos.pk],
+        )
+        stored = dict(cursor.fetchall())
+    # On SQLite both are text, which MIN/MAX and range lookups compare.
+    assert stored[ours.pk] == stored[djangos.pk]
+    assert HourlyCount.objects.get(issue=ours).hour == moment
+
+
+@pytest.mark.django_db
 def test_its_errors_are_djangos_whichever_cursor_it_uses(project):
     row = {"project": project.pk, "event_id": "c" * 32, "received_at": HOUR}
     upserts.insert_rows(EventKey, [row])
