@@ -249,12 +249,17 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="default: fixtrail run's own"
     )
+    parser.add_argument(
+        "--web-niceness", type=int, default=None, help="default: fixtrail run's own"
+    )
     args = parser.parse_args()
     if args.client == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
-    workers = ["--workers", str(args.workers)] if args.workers else []
-    server = start_server("e2e", workers)
+    options = ["--workers", str(args.workers)] if args.workers else []
+    if args.web_niceness is not None:
+        options += ["--web-niceness", str(args.web_niceness)]
+    server = start_server("e2e", options)
     data_dir, port, env, dsn = server.data_dir, server.port, server.env, server.dsn
     try:
         envelopes = ingest_bench.capture_envelopes(dsn, ingest_bench.DEFAULT_ERRORS)
@@ -297,6 +302,9 @@ def main() -> None:
                 "client": args.client,
                 "database": env.get("FIXTRAIL_DATABASE_URL", "sqlite").split(":")[0],
                 "workers": args.workers or "default",
+                "web_niceness": (
+                    "default" if args.web_niceness is None else args.web_niceness
+                ),
                 "duration_s": round(sent["seconds"], 1),
                 "requests": sent["requests"],
                 "accepted": sent["accepted"],
