@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -149,9 +150,12 @@ def _prepared(
         for index, convert in enumerate(_converter(field) for field in fields)
         if convert is not None
     ]
+    # itemgetter gives a tuple, or a bare value for one name.
+    values_of = itemgetter(*names)
+    one = len(names) == 1
     prepared = []
     for row in rows:
-        values = [row[name] for name in names]
+        values = [values_of(row)] if one else list(values_of(row))
         for index, convert in converting:
             values[index] = convert(values[index])
         prepared.append(values)
@@ -227,7 +231,8 @@ def _insert_into(model: type[Model], columns: Sequence[str]) -> str:
 
 
 def _sorted(rows: Sequence[dict], key: Sequence[str]) -> list[dict]:
-    return sorted(rows, key=lambda row: tuple(row[name] for name in key))
+    # For one name itemgetter gives the bare value, which sorts alike.
+    return sorted(rows, key=itemgetter(*key))
 
 
 def _driver_sqlite() -> bool:
