@@ -396,31 +396,23 @@ def existing_keys(
     if not keys:
         return set()
     rows = [dict(zip(key, values, strict=True)) for values in keys]
-    columns, prepared = _prepared(model, key, _sorted(rows, key))
+    columns, prepared = _prepared(model, key, rows)
     table = _quote(model._meta.db_table)
+    # The source's columns: a staging table's own names, or VALUES' numbers.
+    if _is_postgresql():
+        names = [_quote(c) for c in columns]
+    else:
+        names = [f"column{n + 1}" for n in range(len(columns))]
+    selected = ", ".join(f"{table}.{_quote(c)}" for c in columns)
+    matched = " AND ".join(
+        f"{table}.{_quote(c)} = v.{name}"
+        for c, name in zip(columns, names, strict=True)
+    )
     found: set[tuple] = set()
     with _cursor() as cursor:
-        if _is_postgresql():
-            sources = [(_stage(cursor, model, key, prepared), [])]
-            names = [_quote(c) for c in columns]
-        else:
-            row_sql = _params(len(columns))
-            sources = [
-                (
-                    f"(VALUES {', '.join([row_sql] * len(chunk))})",
-                    [value for row in chunk for value in row],
-                )
-                for chunk in _chunks(prepared, len(columns))
-            ]
-            names = [f"column{n + 1}" for n in range(len(columns))]
-        selected = ", ".join(f"{table}.{_quote(c)}" for c in columns)
-        matched = " AND ".join(
-            f"{table}.{_quote(c)} = v.{name}"
-            for c, name in zip(columns, names, strict=True)
-        )
-        for source, params in sources:
+        for source, params in _sources(cursor, model, key, prepared, columns):
             cursor.execute(
-                f"SELECT {selected} FROM {source} AS v JOIN {table} ON {matched}",
+                f"SELECT {selected} FROM ({source}) AS v JOIN {table} ON {matched}",
                 params,
             )
             found.update(tuple(row) for row in cursor.fetchall())

@@ -119,6 +119,20 @@ def _wait_until_serving(supervisor: subprocess.Popen, port: int | None, family: 
         time.sleep(0.3)
 
 
+@contextlib.contextmanager
+def _serving_run(tmp_path: Path, options: list[str], family: int):
+    """Start `fixtrail run` with ``options`` on a free port; yield the
+    supervisor and the port once it serves (see _wait_until_serving), and
+    kill whatever of its tree is left afterwards."""
+    port = free_port()
+    supervisor = _start(["run", *options, "--port", str(port)], _env(tmp_path, port))
+    try:
+        _wait_until_serving(supervisor, port, family)
+        yield supervisor, port
+    finally:
+        _kill_all(supervisor)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
 @pytest.mark.parametrize(
     ("command", "family"),
@@ -163,12 +177,7 @@ def test_children_exit_when_the_supervisor_is_killed(tmp_path, command, family):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the process tree is read in /proc")
 def test_run_with_one_web_worker_stops_when_its_digest_worker_dies(tmp_path):
-    port = free_port()
-    supervisor = _start(
-        ["run", "--workers", "1", "--port", str(port)], _env(tmp_path, port)
-    )
-    try:
-        _wait_until_serving(supervisor, port, 1)
+    with _serving_run(tmp_path, ["--workers", "1"], 1) as (supervisor, port):
         # The supervisor answers HTTP itself: its only child is the worker.
         (worker,) = [
             pid for pid in _descendants(supervisor.pid)
@@ -180,18 +189,11 @@ def test_run_with_one_web_worker_stops_when_its_digest_worker_dies(tmp_path):
         # A server that no longer digests must not go on taking events.
         assert supervisor.wait(30) != 0
         assert _port_open(port) is False
-    finally:
-        _kill_all(supervisor)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the process tree is read in /proc")
 def test_run_with_one_web_worker_stops_on_sighup(tmp_path):
-    port = free_port()
-    supervisor = _start(
-        ["run", "--workers", "1", "--port", str(port)], _env(tmp_path, port)
-    )
-    try:
-        _wait_until_serving(supervisor, port, 1)
+    with _serving_run(tmp_path, ["--workers", "1"], 1) as (supervisor, port):
         family = _descendants(supervisor.pid)
 
         supervisor.send_signal(signal.SIGHUP)
@@ -199,5 +201,3 @@ def test_run_with_one_web_worker_stops_on_sighup(tmp_path):
         assert supervisor.wait(30) == 0
         assert [p for p in family if _alive(p)] == []
         assert _port_open(port) is False
-    finally:
-        _kill_all(supervisor)

@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from fixtrail.cli import WEB_NICENESS
-from tests.cli.test_orphans import (
-    _descendants,
-    _env,
-    _kill_all,
-    _start,
-    _wait_until_serving,
-)
-from tests.servers import free_port, own_sqlite_servers
+from tests.cli.test_orphans import _descendants, _serving_run
+from tests.servers import own_sqlite_servers
 
 pytestmark = [
     own_sqlite_servers,
@@ -51,12 +45,7 @@ def _command_line(pid: int) -> bytes:
 def test_run_serves_the_web_nicer_than_its_digest_worker(
     tmp_path, options, web_niceness
 ):
-    port = free_port()
-    supervisor = _start(
-        ["run", "--workers", "1", "--port", str(port), *options], _env(tmp_path, port)
-    )
-    try:
-        _wait_until_serving(supervisor, port, 1)
+    with _serving_run(tmp_path, ["--workers", "1", *options], 1) as (supervisor, _):
         web = _niceness_by_thread(supervisor.pid)
         # granian's runtime threads answer the requests; with one web worker
         # they live in the supervisor.
@@ -65,17 +54,10 @@ def test_run_serves_the_web_nicer_than_its_digest_worker(
         (worker,) = _descendants(supervisor.pid)
         assert b"cli\0worker" in _command_line(worker)
         assert set().union(*_niceness_by_thread(worker).values()) == {0}
-    finally:
-        _kill_all(supervisor)
 
 
 def test_run_with_web_processes_starts_them_nicer(tmp_path):
-    port = free_port()
-    supervisor = _start(
-        ["run", "--workers", "2", "--port", str(port)], _env(tmp_path, port)
-    )
-    try:
-        _wait_until_serving(supervisor, port, 4)
+    with _serving_run(tmp_path, ["--workers", "2"], 4) as (supervisor, _):
         niceness = {
             pid: set().union(*_niceness_by_thread(pid).values())
             for pid in _descendants(supervisor.pid)
@@ -87,5 +69,3 @@ def test_run_with_web_processes_starts_them_nicer(tmp_path):
         assert all(niceness[pid] == {WEB_NICENESS} for pid in web)
         assert len(workers) == 1
         assert niceness[workers[0]] == {0}
-    finally:
-        _kill_all(supervisor)
