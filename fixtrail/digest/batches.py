@@ -39,7 +39,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from django.db import InterfaceError, OperationalError, transaction
 
 from fixtrail.core import selfmonitor
@@ -58,13 +57,10 @@ logger = logging.getLogger(__name__)
 
 # Errors of the database, not of the item being written: a locked SQLite
 # file, a lost connection, a deadlock or serialization failure. Django wraps
-# psycopg's as its own; the COPY path uses a raw cursor and sees psycopg's.
-TRANSIENT_DATABASE_ERRORS = (
-    OperationalError,
-    InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-)
+# the driver's as its own, and so does the raw cursor of the bulk writes
+# (fixtrail.core.upserts): the driver is never imported here, and a worker
+# on SQLite never loads psycopg (about 5 MB).
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def write(
