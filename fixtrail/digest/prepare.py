@@ -157,6 +157,18 @@ class Prepared:
     forwards: list[tuple[int, dt.datetime, bytes]] = field(default_factory=list)
     forwards_skipped: dict[int, int] = field(default_factory=dict)
 
+    def extend(self, other: Prepared) -> None:
+        """Add ``other`` after this: the same as one prepare() over this
+        batch's items followed by ``other``'s. Lists are appended to, and
+        counts (every dict field) added up."""
+        for name in self.__dataclass_fields__:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                for key, count in theirs.items():
+                    mine[key] = mine.get(key, 0) + count
+
 
 @dataclass
 class BatchResult:

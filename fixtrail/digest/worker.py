@@ -9,7 +9,8 @@ Each turn of the loop:
 2. digests batches of up to BATCH_SIZE queued items (waiting up to
    READ_BLOCK_MS for the first), each in one transaction
    (fixtrail.digest.batches), preparing the next batch while the current
-   one is written, until the queue is empty or a job is due;
+   one is written (in the helper process, the writer taking its share:
+   see Helpers), until the queue is empty or a job is due;
 3. acknowledges each batch once it is committed.
 
 SIGTERM and SIGINT set a flag; the batch in hand finishes and is
@@ -40,6 +41,7 @@ from concurrent.futures import (
 )
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -58,6 +60,9 @@ from fixtrail.lib.processes import die_with_parent
 from fixtrail.queue import Message, Queue, open_queue
 
 logger = logging.getLogger(__name__)
+
+# A decoded queue item: message id, header, payload (fixtrail.digest.batches).
+Item = tuple[str, dict[str, Any], bytes]
 
 # Items per batch: enough that per-statement costs vanish (a batch of 500
 # ~10 KB events writes in about 0.1 s on the reference machine), few enough
@@ -87,6 +92,11 @@ GATHER_SECONDS = 0.1
 HELPER_PROCESS_MIN_ITEMS = 100
 # The helper process stops after this long without such a batch.
 HELPER_IDLE_SECONDS = 60.0
+# The most of a batch the writer prepares itself beside the helper process
+# (Helpers.split), and the weight of the latest batch in the running
+# per-item times that set its share.
+MAX_WRITER_SHARE = 0.5
+TIMING_WEIGHT = 0.25
 # Periodic jobs: often enough that an expired ignore comes back within
 # minutes, rarely enough that their queries cost nothing.
 JOBS_INTERVAL_SECONDS = 300.0
@@ -160,11 +170,11 @@ def _count(result: BatchResult, items: int) -> None:
     )
 
 
-def _prepare_elsewhere(
-    items: list[tuple[str, dict, bytes]], configs: dict[int, ProjectConfig]
+def _timed_prepare(
+    items: list[Item], configs: dict[int, ProjectConfig]
 ) -> tuple[Prepared, float]:
-    """prepare() as run by the helper: returns the seconds it took too,
-    since the helper's copy of the batch is not the caller's."""
+    """prepare(), and the seconds it took: the helper process reports its
+    own time, since its copy of the batch is not the caller's."""
     started = time.perf_counter()
     prepared = prepare(items, configs)
     return prepared, time.perf_counter() - started
@@ -214,6 +224,21 @@ def start_helper() -> Executor:
     return ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
 
 
+def writer_share(prepare_per_item: float, write_per_item: float) -> float:
+    """Return the share of a batch the writer should prepare itself, given
+    the seconds per item of preparing and of writing.
+
+    With a helper process, a batch takes the longer of the helper's time
+    and the writer's. When the writer prepares a share ``s``, those are
+    ``(1 - s) * P`` and ``W + s * P`` per item, equal at
+    ``s = (P - W) / 2P``; none when writing is the slower part.
+    """
+    if prepare_per_item <= write_per_item:
+        return 0.0
+    share = (prepare_per_item - write_per_item) / (2 * prepare_per_item)
+    return min(MAX_WRITER_SHARE, share)
+
+
 class Helpers:
     """Where upcoming batches are prepared, by their size.
 
@@ -222,6 +247,12 @@ class Helpers:
     first batch of HELPER_PROCESS_MIN_ITEMS or more arrives, for as long as
     such batches keep coming, and stopped after ``idle_seconds`` without
     one. A worker at rest so holds one process, not two.
+
+    Preparing costs more than writing (bench/digest.py: about 270 against
+    110 to 180 us per event), so behind a backlog the writer would wait for
+    the helper process: ``split`` gives the writer the tail of each batch
+    to prepare itself, sized from the running per-item times (see
+    writer_share), and ``observe`` keeps those up to date.
     """
 
     def __init__(
@@ -234,6 +265,10 @@ class Helpers:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="digest-prepare")
         self.process: Executor | None = None
         self._busy_at = 0.0
+        # Running seconds per item of the helper process's preparing and
+        # of writing; none measured yet.
+        self.prepare_per_item = 0.0
+        self.write_per_item = 0.0
 
     def for_batch(self, items: int) -> Executor:
         """Return the executor to prepare a batch of ``items`` items."""
@@ -244,6 +279,29 @@ class Helpers:
         else:
             self.tidy()
         return self.process or self.thread
+
+    def split(self, items: list[Item]) -> tuple[Executor, list[Item], list[Item]]:
+        """Return the executor for a batch of ``items``, the items it is to
+        prepare, and the items the writer prepares itself (none unless the
+        executor is the helper process)."""
+        executor = self.for_batch(len(items))
+        if executor is not self.process:
+            return executor, items, []
+        share = writer_share(self.prepare_per_item, self.write_per_item)
+        cut = len(items) - int(len(items) * share)
+        return executor, items[:cut], items[cut:]
+
+    def observe(
+        self, prepared: int, prepare_seconds: float, written: int, write_seconds: float
+    ) -> None:
+        """Note how long the helper process took to prepare ``prepared``
+        items and the writer to write ``written``."""
+        if prepared:
+            self.prepare_per_item = _running(
+                self.prepare_per_item, prepare_seconds / prepared
+            )
+        if written:
+            self.write_per_item = _running(self.write_per_item, write_seconds / written)
 
     def tidy(self) -> None:
         """Stop the helper process once it has been idle long enough."""
@@ -264,6 +322,14 @@ class Helpers:
         if self.process is not None:
             self.process.shutdown(wait=wait, cancel_futures=cancel)
             self.process = None
+
+
+def _running(average: float, latest: float) -> float:
+    """Return the running average with ``latest`` weighed in; the first
+    measurement stands alone."""
+    if not average:
+        return latest
+    return average + TIMING_WEIGHT * (latest - average)
 
 
 def digest_stream(
@@ -293,7 +359,11 @@ def digest_stream(
     stop = stop or (lambda: False)
     done = 0
     next_collection = time.monotonic() + COLLECT_EVERY_SECONDS
-    pending: tuple[DecodedBatch, Future[tuple[Prepared, float]]] | None = None
+    # A batch in flight: what the helper prepares, what the writer prepares
+    # itself, and whether the helper is the process (whose times count).
+    pending: (
+        tuple[DecodedBatch, Future[tuple[Prepared, float]], list[Item], bool] | None
+    ) = None
     last_full = False
     own_helpers = helpers is None
     helpers = helpers or Helpers()
@@ -315,15 +385,24 @@ def digest_stream(
                     healthy, suspects = _split(messages)
                     if healthy:
                         batch = decode_batch(healthy)
-                        future = helpers.for_batch(len(batch.items)).submit(
-                            _prepare_elsewhere, batch.items, batch.configs
-                        )
-                        upcoming = (batch, future)
+                        executor, theirs, mine = helpers.split(batch.items)
+                        future = executor.submit(_timed_prepare, theirs, batch.configs)
+                        upcoming = (batch, future, mine, executor is helpers.process)
                 if pending is not None:
-                    batch, future = pending
+                    batch, future, mine, in_process = pending
+                    # The writer's share first: the helper is still busy.
+                    own, own_seconds = _timed_prepare(mine, batch.configs)
                     prepared, seconds = future.result()
-                    batch.result.prepare_seconds += seconds
+                    prepared.extend(own)
+                    batch.result.prepare_seconds += seconds + own_seconds
                     result = write_batch(batch, prepared)
+                    if in_process:
+                        helpers.observe(
+                            len(batch.items) - len(mine),
+                            seconds,
+                            len(batch.items),
+                            result.write_seconds,
+                        )
                     queue.ack([m.id for m in batch.messages])
                     _count(result, len(batch.messages))
                     done += len(batch.messages)

@@ -73,3 +73,40 @@ def test_it_drops_items_of_a_project_that_is_gone(project):
     item = _item(project, "event", orjson.dumps(python_error()))
     prepared = prepare([item], configs={})
     assert (prepared.events, prepared.failed) == ([], [])
+
+
+def _stats(project, outcome: str, quantity: int) -> bytes:
+    row = {"project_id": project.pk, "category": "error", "reason": "", "quantity": 0}
+    return orjson.dumps(
+        {
+            "interval_start": T0.timestamp(),
+            "outcomes": [row | {"outcome": outcome, "quantity": quantity}],
+            "sessions": [{"project_id": project.pk, "status": "ok", "quantity": 2}],
+        }
+    )
+
+
+@pytest.mark.django_db
+def test_two_halves_extended_make_what_one_prepare_makes(project):
+    # The worker prepares a batch in two parts (the helper process's and
+    # the writer's) and joins them: the result must not tell.
+    batch = [
+        _item(project, "event", orjson.dumps(python_error()), event_id="1" * 32),
+        _item(project, "stats", _stats(project, "rate_limited", 3)),
+        _item(project, "event", b"{not json"),
+        _item(project, "event", orjson.dumps(python_error(type_="KeyError"))),
+        _item(project, "stats", _stats(project, "rate_limited", 4)),
+        _item(project, "stats", _stats(project, "too_large", 1)),
+    ]
+    configs = load_configs([project.pk])
+
+    whole = prepare(batch, configs)
+    for cut in range(len(batch) + 1):
+        joined = prepare(batch[:cut], configs)
+        joined.extend(prepare(batch[cut:], configs))
+
+        assert joined == whole
+    assert [e.type for e in whole.events] == ["ValueError", "KeyError"]
+    assert sorted(whole.outcomes.values()) == [1, 7]
+    assert list(whole.sessions.values()) == [6]
+    assert len(whole.failed) == 1

@@ -20,12 +20,14 @@ from fixtrail.digest.batches import TRANSIENT_DATABASE_ERRORS
 from fixtrail.digest.prepare import BatchResult
 from fixtrail.digest.worker import (
     ISOLATE_AFTER_DELIVERIES,
+    MAX_WRITER_SHARE,
     Helpers,
     PeriodicJob,
     digest_once,
     digest_stream,
     run_due_jobs,
     run_worker,
+    writer_share,
 )
 from fixtrail.events.models import Event, ProcessingError
 from fixtrail.issues.models import Issue
@@ -316,6 +318,62 @@ def test_it_forks_a_helper_for_big_batches_and_stops_it_when_idle(project, queue
         assert helpers.process is None
         child.join(10)
         assert not child.is_alive()
+    finally:
+        helpers.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("prepare_per_item", "write_per_item", "share"),
+    [
+        (0.0, 0.0, 0.0),  # nothing measured yet
+        (270e-6, 270e-6, 0.0),
+        (100e-6, 180e-6, 0.0),  # writing is the slower part
+        (300e-6, 100e-6, 1 / 3),  # both then take 200 us per item
+        (300e-6, 0.0, MAX_WRITER_SHARE),
+    ],
+)
+def test_it_gives_the_writer_the_share_that_finishes_both_together(
+    prepare_per_item, write_per_item, share
+):
+    assert writer_share(prepare_per_item, write_per_item) == pytest.approx(share)
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
+)
+def test_it_splits_only_the_helper_process_batches(db):
+    helpers = Helpers(process_min_items=4)
+    helpers.prepare_per_item, helpers.write_per_item = 300e-6, 100e-6
+    items = [(str(n), {}, b"") for n in range(9)]
+    try:
+        executor, theirs, mine = helpers.split(items[:3])
+        assert (executor, theirs, mine) == (helpers.thread, items[:3], [])
+
+        executor, theirs, mine = helpers.split(items)
+        assert executor is helpers.process
+        assert (theirs, mine) == (items[:6], items[6:])
+    finally:
+        helpers.shutdown()
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
+)
+def test_it_digests_a_batch_prepared_in_two_places(project, queue):
+    errors = [f"Error{n}" for n in range(8)]
+    queue_payloads(project, [python_error(type_=name) for name in errors])
+    helpers = Helpers(process_min_items=2)
+    # The writer prepares the last 3 of 8 items of the first batch.
+    helpers.prepare_per_item, helpers.write_per_item = 400e-6, 100e-6
+    try:
+        count = digest_stream(queue, "test", batch_size=8, helpers=helpers)
+
+        assert count == 8
+        assert sorted(Issue.objects.values_list("type", flat=True)) == errors
+        assert sorted(Event.objects.values_list("issue__type", flat=True)) == errors
+        # Both parts' times were taken in for the next batch.
+        assert helpers.prepare_per_item != 400e-6
+        assert helpers.write_per_item != 100e-6
     finally:
         helpers.shutdown()
 
