@@ -72,7 +72,7 @@ def run_web_workers(cores: int | None) -> int:
     one core is left to digest, which runs beside them on the same machine.
 
     On 2 cores, one web worker carries more events end to end than two
-    (bench/e2e.py: 1,884 against 1,715 events/s, and 45 MB less memory):
+    (bench/e2e.py: 3,280 against 3,080 events/s, and 65 MB less memory):
     a second one takes CPU from digest, which is the limit. Past 4, web
     workers only answer faster than the single digest worker can store.
     """
