@@ -8,7 +8,7 @@ Redis server's clock in milliseconds, which gives the backlog its age::
     XADD       fixtrail:queue:events * b <body>            put_many
     XAUTOCLAIM fixtrail:queue:events fixtrail <me> 60000 0-0   read: take over
     XREADGROUP GROUP fixtrail <me> COUNT n STREAMS ... >        read: new
-    XACK + XDEL                                                 ack
+    XACK, then XDEL of each entry it acked (one script)          ack
 
 Reads first take over entries that another consumer read but has not acked
 for longer than the visibility timeout (XAUTOCLAIM counts that delivery),
@@ -69,6 +69,21 @@ MAX_RECLAIM_CALLS = 4
 
 _STREAM_ID = re.compile(rb"[0-9]+-[0-9]+")
 
+# Deletes only the entries XACK finds delivered to the group. XDEL on all
+# the given ids would also delete an entry nobody has read yet: ids are
+# server times, so another queue's stream hands out equal ones, and an ack
+# naming one of those must not drop this queue's message.
+_ACK_SCRIPT = """
+local acked = 0
+for i = 2, #ARGV do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    acked = acked + 1
+  end
+end
+return acked
+"""
+
 T = TypeVar("T")
 
 
@@ -105,6 +120,8 @@ class RedisQueue:
         self._where = f"{options.get('host', '?')}:{options.get('port', '?')}"
         self._group_ready = False
         self._closed = False
+        # Registering sends nothing; the first call loads the script.
+        self._ack = self._client.register_script(_ACK_SCRIPT)
 
     def put_many(self, bodies: list[bytes]) -> None:
         """Append ``bodies`` with XADD, several in one MULTI/EXEC round trip.
@@ -149,11 +166,11 @@ class RedisQueue:
                 return messages
 
     def ack(self, ids: list[str]) -> None:
-        """Acknowledge and delete these entries in one MULTI/EXEC.
+        """Acknowledge and delete these entries, atomically (a script).
 
-        Ids that are gone already are ignored. Raise ValueError for a string
-        that is not a stream id, and QueueUnavailable when Redis cannot be
-        reached.
+        Ids that are gone already, or were never read from this queue, are
+        ignored. Raise ValueError for a string that is not a stream id, and
+        QueueUnavailable when Redis cannot be reached.
         """
         if not ids:
             return
@@ -161,14 +178,7 @@ class RedisQueue:
         for message_id in encoded:
             if not _STREAM_ID.fullmatch(message_id):
                 raise ValueError(f"Not a Redis stream id: {message_id.decode()!r}")
-
-        def acknowledge() -> None:
-            pipe = self._client.pipeline(transaction=True)
-            pipe.xack(self.key, GROUP, *encoded)
-            pipe.xdel(self.key, *encoded)
-            pipe.execute()
-
-        self._call(acknowledge)
+        self._call(self._ack, [self.key], [GROUP, *encoded])
 
     def backlog(self) -> Backlog:
         """Return XLEN and the age of the first entry, by the Redis clock."""

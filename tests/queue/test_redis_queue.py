@@ -89,6 +89,25 @@ def test_it_ignores_an_ack_for_an_unknown_id(
     assert client.xlen(key) == 1
 
 
+def test_it_keeps_an_unread_entry_whose_id_another_queue_acks(
+    make_queue: Callable[..., Queue], client: redis.Redis, key: str, queue_name: str
+) -> None:
+    # Stream ids are server times, so two streams can hold the same id; an
+    # ack on one queue of an id read from the other must not delete this
+    # queue's entry, which nobody has read yet.
+    events, other = make_queue(), make_queue(f"{queue_name}-other")
+    assert events.read("worker", 10) == []
+    events.put_many([b"event"])
+    ((entry_id, _fields),) = client.xrange(key)
+    client.xadd(f"{key}-other", {b"b": b"other"}, id=entry_id)
+    (message,) = other.read("worker", 10)
+    assert message.id == entry_id.decode()
+
+    events.ack([message.id])
+
+    assert [message.body for message in events.read("worker", 10)] == [b"event"]
+
+
 @pytest.mark.parametrize("bad_id", ["nonsense", "12", "12-", "-1", "1:1.5"])
 def test_it_rejects_an_id_it_never_issued(queue: Queue, bad_id: str) -> None:
     with pytest.raises(ValueError, match=rf"^Not a Redis stream id: '{bad_id}'$"):
