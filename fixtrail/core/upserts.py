@@ -207,13 +207,17 @@ def _sources(
     order_by: Sequence[str],
 ) -> Iterator[tuple[str, list[Any]]]:
     """Yield ``(sql, params)`` row sources for ``prepared`` rows, in
-    ``order_by`` column order: a staging table on PostgreSQL, VALUES lists
-    chunked under the parameter limit on SQLite (the rows are sorted)."""
+    ``order_by`` column order (none when empty): a staging table on
+    PostgreSQL, VALUES lists chunked under the parameter limit on SQLite
+    (the rows are sorted)."""
     if _is_postgresql():
         stage = _stage(cursor, model, names, prepared)
         columns = ", ".join(_quote(f.column) for f in _fields(model, names))
         order = ", ".join(_quote(c) for c in order_by)
-        yield f"SELECT {columns} FROM {stage} ORDER BY {order}", []
+        yield (
+            f"SELECT {columns} FROM {stage}" + (f" ORDER BY {order}" if order else ""),
+            [],
+        )
         return
     placeholders = _params(len(names))
     for chunk in _chunks(prepared, len(names)):
@@ -410,7 +414,8 @@ def existing_keys(
     )
     found: set[tuple] = set()
     with _cursor() as cursor:
-        for source, params in _sources(cursor, model, key, prepared, columns):
+        # A lookup: the order of the rows it joins does not matter.
+        for source, params in _sources(cursor, model, key, prepared, ()):
             cursor.execute(
                 f"SELECT {selected} FROM ({source}) AS v JOIN {table} ON {matched}",
                 params,

@@ -34,6 +34,10 @@ from fixtrail.issues.models import Issue
 from fixtrail.queue import open_queue
 from tests.digest.queueing import python_error, queue_bodies, queue_payloads
 
+# The helper process is forked; elsewhere batches are prepared in a thread.
+needs_fork = pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
+)
 # How long the loop test waits for the worker at most before failing.
 WORKER_TIMEOUT_SECONDS = 30.0
 
@@ -296,9 +300,7 @@ def test_it_prepares_small_batches_without_a_helper_process(project, queue):
         helpers.shutdown()
 
 
-@pytest.mark.skipif(
-    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
-)
+@needs_fork
 def test_it_forks_a_helper_for_big_batches_and_stops_it_when_idle(project, queue):
     queue_payloads(project, [python_error()] * 4)
     helpers = Helpers(process_min_items=2, idle_seconds=3600)
@@ -338,9 +340,7 @@ def test_it_gives_the_writer_the_share_that_finishes_both_together(
     assert writer_share(prepare_per_item, write_per_item) == pytest.approx(share)
 
 
-@pytest.mark.skipif(
-    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
-)
+@needs_fork
 def test_it_splits_only_the_helper_process_batches(db):
     helpers = Helpers(process_min_items=4)
     helpers.prepare_per_item, helpers.write_per_item = 300e-6, 100e-6
@@ -356,9 +356,7 @@ def test_it_splits_only_the_helper_process_batches(db):
         helpers.shutdown()
 
 
-@pytest.mark.skipif(
-    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
-)
+@needs_fork
 def test_it_digests_a_batch_prepared_in_two_places(project, queue):
     errors = [f"Error{n}" for n in range(8)]
     queue_payloads(project, [python_error(type_=name) for name in errors])
